@@ -1,3 +1,5 @@
+export type { Clock } from "./clock.ts";
+export { systemClock } from "./clock.ts";
 export { UmbraError, UmbraErrorCode } from "./errors.ts";
 export type { DeadLetterKind } from "./names.ts";
 export {
