@@ -45,15 +45,18 @@ export class UmbraError extends Error {
   readonly code: UmbraErrorCode;
   /** For input errors: the path of the offending field, e.g. `/shadow/latencyMs`. */
   readonly field: string | undefined;
+  /** For input errors: the rule the field broke, without the field name. */
+  readonly rule: string | undefined;
 
   constructor(
     code: UmbraErrorCode,
     message: string,
-    options?: { cause?: unknown; field?: string },
+    options?: { cause?: unknown; field?: string; rule?: string },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.field = options?.field;
+    this.rule = options?.rule;
   }
 
   /** Wraps anything thrown into an UmbraError, keeping an UmbraError as it is. */
@@ -70,6 +73,7 @@ export class UmbraError extends Error {
   static invalid(field: string, rule: string, cause?: unknown): UmbraError {
     return new UmbraError(UmbraErrorCode.InvalidArgument, `${field}: ${rule}`, {
       field,
+      rule,
       ...(cause === undefined ? {} : { cause }),
     });
   }
