@@ -107,8 +107,10 @@ function fromWire(value: unknown, path: string, depth: number): unknown {
         `length ${$bytes.byteLength} is not a multiple of ${Ctor.BYTES_PER_ELEMENT} (${$dtype})`,
       );
     }
-    // Copy: the decoded bin is a view at an arbitrary offset of the message buffer.
-    const copy = $bytes.slice();
+    // Copy into a fresh, aligned buffer: the decoded bin is a view at an arbitrary offset of the
+    // message, and Buffer#slice would return another view rather than a copy.
+    const copy = new Uint8Array($bytes.byteLength);
+    copy.set($bytes);
     return new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT);
   }
   for (const key in obj) obj[key] = fromWire(obj[key], `${path}/${key}`, depth + 1);

@@ -158,7 +158,7 @@ export const ExposureRecordSchema = Type.Object(
         }),
         segment: Segment,
         requests: NonNegativeInt,
-        mirrors: Type.Record(Token, MirrorCounts),
+        mirrors: Type.Record(Token, MirrorCounts, { additionalProperties: false }),
       }),
       { maxItems: 10_000 },
     ),

@@ -117,7 +117,7 @@ export const ExperimentSpecSchema = Type.Object(
         },
         { additionalProperties: false },
       ),
-      { minProperties: 2, maxProperties: 9 },
+      { minProperties: 2, maxProperties: 9, additionalProperties: false },
     ),
     outputs: Type.Record(Type.String({ minLength: 1, maxLength: 64 }), ComparatorSpecSchema, {
       minProperties: 1,
