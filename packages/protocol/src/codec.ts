@@ -15,7 +15,9 @@ import {
 } from "./records.ts";
 
 // Standard msgpack maps that any language reads. Records/structures are msgpackr-only extensions.
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// `undefined` would otherwise become a msgpackr-only extension; object keys holding undefined are
+// dropped by toWire, and a stray undefined elsewhere (an array item) travels as nil.
+const packr = new Packr({ useRecords: false, moreTypes: false, encodeUndefinedAsNil: true });
 
 /**
  * Element types a typed array can travel as. On the wire a typed array is the map
@@ -74,6 +76,11 @@ function toWire(value: unknown, depth: number): unknown {
   let out: Record<string, unknown> | undefined;
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) {
+      out ??= { ...(value as Record<string, unknown>) };
+      delete out[key];
+      continue;
+    }
     const w = toWire(v, depth + 1);
     if (w !== v) {
       out ??= { ...(value as Record<string, unknown>) };
@@ -217,7 +224,7 @@ function checkExposureRules(r: ExposureRecord): void {
 /** Encodes a record of `kind` as standard msgpack, after validating it. */
 export function encodeRecord<K extends RecordKind>(kind: K, record: RecordOf<K>): Uint8Array {
   const wire = toWire(record, 0);
-  validateRecord(kind, record);
+  validateRecord(kind, wire);
   return packr.pack(wire);
 }
 

@@ -112,6 +112,18 @@ describe("record codec", () => {
     );
   });
 
+  it("drops keys whose value is undefined instead of writing a msgpackr-only extension", () => {
+    const p = samplePair();
+    p.shadow = {
+      outcome: "timeout",
+      latencyMs: undefined,
+      error: undefined,
+    } as unknown as PairRecord["shadow"];
+    const bytes = encodePair(p);
+    expect(decodePair(bytes).shadow).toEqual({ outcome: "timeout" });
+    expect(Buffer.from(bytes).includes(Buffer.from([0xd4, 0x00, 0x00]))).toBe(false);
+  });
+
   it("refuses to encode an invalid record, naming the field", () => {
     const p = samplePair();
     p.production.latencyMs = Number.NaN;
