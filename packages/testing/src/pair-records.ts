@@ -58,16 +58,30 @@ export function* generatePairRecords(options: GeneratePairRecordsOptions): Gener
     };
     let shadow: PairRecord["shadow"];
     if (rng.bernoulli(failureRate)) {
-      const outcome = rng.pick(["error", "timeout", "dropped", "rejected_by_breaker", "skipped_unhealthy"] as const);
+      const outcome = rng.pick([
+        "error",
+        "timeout",
+        "dropped",
+        "rejected_by_breaker",
+        "skipped_unhealthy",
+      ] as const);
       shadow =
         outcome === "error"
-          ? { outcome, error: { code: "internal", message: "model raised" }, latencyMs: rng.exponential(5) }
+          ? {
+              outcome,
+              error: { code: "internal", message: "model raised" },
+              latencyMs: rng.exponential(5),
+            }
           : outcome === "dropped"
             ? { outcome, dropReason: "queue_full" }
             : { outcome };
     } else {
       const label = rng.bernoulli(0.9) ? prodLabel : rng.pick(labels);
-      shadow = { outcome: "ok", output: { label, embedding: shadowEmbedding }, latencyMs: 3 + rng.exponential(4) };
+      shadow = {
+        outcome: "ok",
+        output: { label, embedding: shadowEmbedding },
+        latencyMs: 3 + rng.exponential(4),
+      };
     }
     yield { ...base, shadow };
   }
