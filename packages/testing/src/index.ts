@@ -32,7 +32,7 @@ export type { GeneratePairRecordsOptions } from "./pair-records.ts";
 export { generatePairRecords } from "./pair-records.ts";
 export type { Random } from "./random.ts";
 export { createRandom } from "./random.ts";
-export type { NatsServer, StartNatsOptions } from "./start-nats.ts";
+export type { NatsServer, RestartNatsOptions, StartNatsOptions } from "./start-nats.ts";
 export { startNats } from "./start-nats.ts";
 export type {
   Device,

@@ -89,7 +89,13 @@ describe("startNats", () => {
       for (const n of [1, 2, 3]) await conn.js.publish("outage.x", `m${n}`);
 
       const reconnected = waitForStatus(conn.nc, "reconnect");
-      await nats.restart();
+      let answeredWhileDown: unknown = "not called";
+      await nats.restart({
+        whileDown: async () => {
+          answeredWhileDown = await readNatsInfo(port, 200);
+        },
+      });
+      expect(answeredWhileDown).toBeUndefined();
 
       expect(nats.port).toBe(port);
       expect(nats.pid).not.toBe(firstPid);

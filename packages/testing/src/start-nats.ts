@@ -50,9 +50,17 @@ export interface NatsServer extends AsyncDisposable {
   stop(): Promise<void>;
   /**
    * Stops the server process and starts it again on the same port with the same store, so
-   * streams and their messages survive: the way to stage a NATS outage in a test.
+   * streams and their messages survive: the way to stage a NATS outage in a test. `whileDown`
+   * runs after the old process has exited and before the new one starts, to act during the
+   * outage (publish into the void, check that buffers stay bounded).
    */
-  restart(): Promise<void>;
+  restart(options?: RestartNatsOptions): Promise<void>;
+}
+
+/** Options of {@link NatsServer.restart}. */
+export interface RestartNatsOptions {
+  /** Runs while the server is down; the restart waits for it. */
+  readonly whileDown?: () => unknown;
 }
 
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
@@ -202,12 +210,13 @@ class PrivateNatsServer implements NatsServer {
     });
   }
 
-  restart(): Promise<void> {
+  restart(options: RestartNatsOptions = {}): Promise<void> {
     return this.#serial(async () => {
       if (this.#stopped) {
         throw new UmbraError(UmbraErrorCode.Cancelled, "restart: the server was stopped");
       }
       await this.#terminate();
+      await options.whileDown?.();
       // The old process has exited, so the port is free unless another process took it; keep
       // trying on the same port until the deadline rather than moving the server elsewhere.
       const deadline = performance.now() + this.#config.readyTimeoutMs;
