@@ -56,6 +56,7 @@ export interface TrafficSourceOptions {
 
 /** JSON-like request fields, the kind of input a ranking or pricing model takes. */
 export interface TrafficFields {
+  /** One to three words. */
   readonly query: string;
   readonly category: string;
   readonly priceCents: number;
@@ -74,8 +75,11 @@ export interface TrafficInput {
 
 /** Who and where a request comes from: what segments and flag targeting look at. */
 export interface TrafficContext {
+  /** `user-0001` … `user-<userCount>`, drawn uniformly from the pool. */
   readonly userId: string;
+  /** Drawn from the segment's device mix, else the source's. */
   readonly device: Device;
+  /** Drawn from the segment's region mix, else the source's. */
   readonly region: string;
 }
 
@@ -89,7 +93,9 @@ export interface TrafficRequest {
   readonly timestampMs: number;
   /** The name of the segment it was drawn from. */
   readonly segment: string;
+  /** What the model gets. */
   readonly input: TrafficInput;
+  /** Who sent it, from where: segment attributes and flag targeting context. */
   readonly context: TrafficContext;
 }
 
