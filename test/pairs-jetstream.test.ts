@@ -9,7 +9,13 @@ import {
   Streams,
   Subjects,
 } from "@umbra/protocol";
-import { connectJetStream, generatePairRecords, type JetStreamConnection, type NatsServer, startNats } from "@umbra/testing";
+import {
+  connectJetStream,
+  generatePairRecords,
+  type JetStreamConnection,
+  type NatsServer,
+  startNats,
+} from "@umbra/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const COUNT = 10_000;
@@ -21,7 +27,11 @@ let conn: JetStreamConnection;
 beforeAll(async () => {
   nats = await startNats();
   conn = await connectJetStream(nats.url);
-  await conn.jsm.streams.add({ name: Streams.pairs, subjects: [Subjects.wildcard.pairs], duplicate_window: 120_000_000_000 });
+  await conn.jsm.streams.add({
+    name: Streams.pairs,
+    subjects: [Subjects.wildcard.pairs],
+    duplicate_window: 120_000_000_000,
+  });
 });
 
 afterAll(async () => {
@@ -36,7 +46,11 @@ describe("pair records through JetStream", () => {
     for (const record of generatePairRecords({ seed: 7, count: COUNT })) {
       const id = pairMessageId(record.requestId, record.variant);
       sent.set(id, record);
-      const p = conn.js.publish(Subjects.pairs(record.experiment, record.variant), encodePair(record), { msgID: id });
+      const p = conn.js.publish(
+        Subjects.pairs(record.experiment, record.variant),
+        encodePair(record),
+        { msgID: id },
+      );
       pending.add(p);
       p.finally(() => pending.delete(p));
       if (pending.size >= WINDOW) await Promise.race(pending);
@@ -46,13 +60,21 @@ describe("pair records through JetStream", () => {
     // Publishing the first 100 again with the same message ids must not add anything.
     let duplicates = 0;
     for (const [id, record] of [...sent].slice(0, 100)) {
-      const ack = await conn.js.publish(Subjects.pairs(record.experiment, record.variant), encodePair(record), { msgID: id });
+      const ack = await conn.js.publish(
+        Subjects.pairs(record.experiment, record.variant),
+        encodePair(record),
+        { msgID: id },
+      );
       if (ack.duplicate) duplicates++;
     }
     expect(duplicates).toBe(100);
     expect((await conn.jsm.streams.info(Streams.pairs)).state.messages).toBe(COUNT);
 
-    await conn.jsm.consumers.add(Streams.pairs, { durable_name: "roundtrip", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All });
+    await conn.jsm.consumers.add(Streams.pairs, {
+      durable_name: "roundtrip",
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+    });
     const consumer = await conn.js.consumers.get(Streams.pairs, "roundtrip");
     const received = new Map<string, PairRecord>();
     const messages = await consumer.consume({ max_messages: 512 });
