@@ -1,0 +1,79 @@
+// The shadow engine's worker thread: receives jobs from the request thread, mirrors them, publishes
+// records. Nothing here can reach the request thread except messages.
+import { parentPort, workerData } from "node:worker_threads";
+import type { ExposureRecord, PairRecord } from "@umbra/protocol";
+import { pino } from "pino";
+import { createOipCaller } from "../callers/oip-caller.ts";
+import { buildEngine } from "./build-engine.ts";
+import type { EngineConfig } from "./engine-config.ts";
+import type { FromWorker, ToWorker } from "./worker-messages.ts";
+
+const port = parentPort;
+if (port === null) throw new Error("worker-main.ts must run in a worker thread");
+const config = workerData as EngineConfig;
+const logger = pino({
+  level: config.logLevel,
+  base: { role: "shadow", experiment: config.experiment, sdkInstanceId: config.sdkInstanceId },
+});
+const { engine, memory } = buildEngine(config, { callerFor: createOipCaller, logger });
+const send = (m: FromWorker) => port.postMessage(m);
+
+// Records of the in-memory sink go back to the request thread in batches, once per tick, and are
+// forgotten here, so worker memory stays bounded by one tick's records.
+let recordsScheduled = false;
+function sendRecords(): void {
+  recordsScheduled = false;
+  if (memory === undefined) return;
+  const pairs: PairRecord[] = memory.pairs.splice(0);
+  const exposures: ExposureRecord[] = memory.exposures.splice(0);
+  if (pairs.length > 0 || exposures.length > 0) send({ t: "records", pairs, exposures });
+}
+function scheduleRecords(): void {
+  if (memory === undefined || recordsScheduled) return;
+  recordsScheduled = true;
+  setImmediate(sendRecords);
+}
+
+const statsTimer = setInterval(() => {
+  scheduleRecords();
+  send({ t: "stats", stats: engine.stats() });
+}, 250);
+
+port.on("message", (m: ToWorker) => {
+  switch (m.t) {
+    case "jobs":
+      engine.submit(m.jobs);
+      send({ t: "ack", count: m.jobs.length });
+      scheduleRecords();
+      break;
+    case "requests":
+      engine.countRequests(m.counts);
+      break;
+    case "settle":
+      void engine.settle(m.timeoutMs).then((ok) => {
+        sendRecords();
+        send({ t: "stats", stats: engine.stats() });
+        send({ t: "settled", id: m.id, ok });
+      });
+      break;
+    case "close":
+      clearInterval(statsTimer);
+      void engine.close(m.timeoutMs).then(
+        () => {
+          sendRecords();
+          send({ t: "stats", stats: engine.stats() });
+          send({ t: "closed" });
+          port.close();
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "closing the shadow engine failed");
+          send({ t: "closed" });
+          port.close();
+        },
+      );
+      break;
+  }
+});
+
+// Keep flushing memory records as the engine produces them (pair records appear asynchronously).
+setInterval(scheduleRecords, 20).unref();
