@@ -32,3 +32,51 @@ export {
 } from "./comparators/rouge-l.ts";
 export type { DiffOptions, DiffSummary } from "./comparators/structured-diff.ts";
 export { diffValues } from "./comparators/structured-diff.ts";
+export type {
+  CategoricalRateRow,
+  CategoricalRates,
+  CategoricalRatesJson,
+} from "./statistics/categorical-rates.ts";
+export {
+  categoricalRatesFromJSON,
+  createCategoricalRates,
+  DEFAULT_MAX_CATEGORICAL_VALUES,
+  OTHER_VALUE,
+} from "./statistics/categorical-rates.ts";
+export type { CorrelationAccumulator, CorrelationJson } from "./statistics/correlation.ts";
+export {
+  correlationFromJSON,
+  correlationInterval,
+  createCorrelationAccumulator,
+} from "./statistics/correlation.ts";
+export { DivergenceBucket, divergenceBucket } from "./statistics/divergence-bucket.ts";
+export type {
+  LatencyHistogram,
+  LatencyHistogramJson,
+  LatencySummary,
+} from "./statistics/latency-histogram.ts";
+export {
+  createLatencyHistogram,
+  DEFAULT_LATENCY_SIGNIFICANT_DIGITS,
+  latencyHistogramFromJSON,
+  MAX_LATENCY_MS,
+} from "./statistics/latency-histogram.ts";
+export { normalQuantile } from "./statistics/normal-quantile.ts";
+export type { RateCounter, RateCounterJson } from "./statistics/rate-counter.ts";
+export { createRateCounter, rateCounterFromJSON } from "./statistics/rate-counter.ts";
+export type { Reservoir, ReservoirJson } from "./statistics/reservoir.ts";
+export { createReservoir, reservoirFromJSON } from "./statistics/reservoir.ts";
+export type { SeededRandom } from "./statistics/seeded-random.ts";
+export { createSeededRandom } from "./statistics/seeded-random.ts";
+export type {
+  SimilaritySketch,
+  SimilaritySketchJson,
+  SimilaritySummary,
+} from "./statistics/similarity-sketch.ts";
+export {
+  createSimilaritySketch,
+  DEFAULT_SIMILARITY_BINS,
+  similaritySketchFromJSON,
+} from "./statistics/similarity-sketch.ts";
+export type { DifferenceInterval, RateInterval } from "./statistics/wilson.ts";
+export { rateDifferenceInterval, wilsonBound, wilsonInterval } from "./statistics/wilson.ts";
