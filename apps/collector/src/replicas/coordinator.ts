@@ -65,8 +65,10 @@ export class Coordinator {
    * One round: renew leases (stopping what was lost), then, when due, discover experiments and
    * rebalance. Exposed so tests can drive rounds without waiting for the timer.
    */
-  round(): Promise<void> {
-    const run = (this.#running ?? Promise.resolve()).then(() => this.#round());
+  round(options: { readonly discover?: boolean } = {}): Promise<void> {
+    const run = (this.#running ?? Promise.resolve()).then(() =>
+      this.#round(options.discover ?? true),
+    );
     this.#running = run.catch((error: unknown) => {
       this.#deps.logger.warn({ err: error }, "coordinator round failed; retrying next round");
     });
@@ -95,11 +97,11 @@ export class Coordinator {
       this.#deps.config.leaseTtlMs / 3,
     );
     this.#timer = setTimeout(() => {
-      void this.round().finally(() => this.#schedule());
+      void this.round({ discover: false }).finally(() => this.#schedule());
     }, periodMs);
   }
 
-  async #round(): Promise<void> {
+  async #round(forceDiscovery: boolean): Promise<void> {
     if (this.#closed) return;
     const { leases, logger, metrics, config } = this.#deps;
     for (const experiment of this.#failed) {
@@ -113,10 +115,12 @@ export class Coordinator {
       await this.#drop(experiment);
     }
     await leases.announce();
-    if (this.#deps.now() - this.#lastDiscoveryMs < config.discoveryIntervalMs) return;
+    if (!forceDiscovery && this.#deps.now() - this.#lastDiscoveryMs < config.discoveryIntervalMs)
+      return;
     this.#lastDiscoveryMs = this.#deps.now();
     this.#known = await this.#discover();
     const replicas = await leases.aliveReplicas();
+    logger.debug({ known: [...this.#known], replicas }, "discovery");
     const share = Math.min(config.maxExperiments, Math.ceil(this.#known.size / replicas));
     if (this.#partitions.size > share) {
       // Hand back one experiment per round, so replicas converge without a thundering herd.
@@ -163,7 +167,7 @@ export class Coordinator {
       leaseTtlMs: config.leaseTtlMs,
       onFailed: (name) => {
         this.#failed.add(name);
-        void this.round();
+        void this.round({ discover: false });
       },
     });
     this.#partitions.set(experiment, partition);
