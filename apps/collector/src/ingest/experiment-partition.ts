@@ -50,6 +50,12 @@ export function experimentFilter(kind: IngestKind, experiment: string): string {
 }
 
 const FETCH_BATCH = 1_000;
+/**
+ * Dead letters in flight per partition. Beyond it, messages wait in order in the backlog (itself
+ * bounded by the consumer's max_ack_pending): a flood of bad records must not queue thousands
+ * of publishes ahead of the lease renewals and checkpoints on the same connection.
+ */
+const MAX_DEAD_LETTERS_IN_FLIGHT = 64;
 const NS_PER_MS = 1_000_000;
 
 /**
@@ -72,6 +78,8 @@ export class ExperimentPartition {
   #consumers: { kind: IngestKind; name: string; messages: ConsumerMessages }[] = [];
   #unacked: JsMsg[] = [];
   #deadLetters: Promise<void>[] = [];
+  #deadLettersInFlight = 0;
+  #backlog: { readonly kind: IngestKind; readonly m: JsMsg }[] = [];
   #timer: NodeJS.Timeout | undefined;
   #checkpointing: Promise<void> | undefined;
   #again = false;
@@ -206,6 +214,21 @@ export class ExperimentPartition {
   }
 
   #onMessage(kind: IngestKind, m: JsMsg): void {
+    if (this.#backlog.length > 0 || this.#deadLettersInFlight >= MAX_DEAD_LETTERS_IN_FLIGHT) {
+      this.#backlog.push({ kind, m });
+      return;
+    }
+    this.#apply(kind, m);
+  }
+
+  #drainBacklog(): void {
+    while (this.#backlog.length > 0 && this.#deadLettersInFlight < MAX_DEAD_LETTERS_IN_FLIGHT) {
+      const next = this.#backlog.shift();
+      if (next !== undefined) this.#apply(next.kind, next.m);
+    }
+  }
+
+  #apply(kind: IngestKind, m: JsMsg): void {
     const state = this.#state;
     if (state === undefined || this.#stopped) return;
     const seq = m.info.streamSequence;
@@ -241,8 +264,12 @@ export class ExperimentPartition {
         reason,
         { signal: this.#abort.signal },
       );
+      this.#deadLettersInFlight += 1;
       // Rejections are read when the checkpoint awaits this promise; never left floating.
-      p.catch(() => undefined);
+      p.catch(() => undefined).finally(() => {
+        this.#deadLettersInFlight -= 1;
+        if (!this.#stopped) this.#drainBacklog();
+      });
       this.#deadLetters.push(p);
     }
     state.lastSeq[kind] = seq;
