@@ -65,6 +65,11 @@ export interface OipClientOptions {
   readonly deadlineMs?: number;
   /** At most this many calls in flight; beyond it calls are rejected (`resource_exhausted`). Default 1 024. */
   readonly maxInFlight?: number;
+  /**
+   * Stream transport: at most this many messages waiting to be written to the stream; beyond it
+   * calls are rejected (`resource_exhausted`) until the stream drains. Default 512.
+   */
+  readonly maxQueuedMessages?: number;
   /** Largest message sent or received. Default 4 MiB (gRPC's default receive limit). */
   readonly maxMessageSizeBytes?: number;
   /** Channel credentials. Default: insecure (plaintext), as on a private network or loopback. */
@@ -154,7 +159,7 @@ export interface OipClientStats {
   readonly inFlight: number;
   /** Calls refused because `maxInFlight` calls were in flight. */
   readonly rejectedInFlight: number;
-  /** Stream transport: calls refused because the stream was not draining. */
+  /** Stream transport: calls refused because `maxQueuedMessages` were waiting to be written. */
   readonly rejectedBackpressure: number;
   /** Stream transport: streams opened (the first, then one after each failure). */
   readonly streamOpens: number;
@@ -214,6 +219,7 @@ function nonEmpty(field: string, value: unknown): string {
 
 const DEFAULT_DEADLINE_MS = 5_000;
 const DEFAULT_MAX_IN_FLIGHT = 1_024;
+const DEFAULT_MAX_QUEUED_MESSAGES = 512;
 const DEFAULT_MAX_MESSAGE_SIZE_BYTES = 4 * 1024 * 1024;
 
 /**
@@ -249,6 +255,8 @@ class OipClientImpl implements OipClient {
   #calls = 0;
   #rejectedInFlight = 0;
   #closed = false;
+  /** Unary calls in flight, so close() can reject them with `cancelled` rather than `unavailable`. */
+  readonly #unaryCalls = new Set<(error: UmbraError) => void>();
 
   constructor(options: OipClientOptions) {
     if (typeof options !== "object" || options === null) {
@@ -288,7 +296,16 @@ class OipClientImpl implements OipClient {
     );
     this.#stream =
       transport === "stream"
-        ? new StreamTransport(this.#client, protos.mirror.InferStream, () => this.#baseMetadata())
+        ? new StreamTransport(
+            this.#client,
+            protos.mirror.InferStream,
+            () => this.#baseMetadata(),
+            positiveInteger(
+              "maxQueuedMessages",
+              options.maxQueuedMessages,
+              DEFAULT_MAX_QUEUED_MESSAGES,
+            ),
+          )
         : undefined;
   }
 
@@ -395,6 +412,8 @@ class OipClientImpl implements OipClient {
     if (this.#closed) return;
     this.#closed = true;
     this.#stream?.close();
+    const closed = new UmbraError("cancelled", "the client is closed");
+    for (const cancel of [...this.#unaryCalls]) cancel(closed);
     this.#client.close();
   }
 
@@ -494,7 +513,25 @@ class OipClientImpl implements OipClient {
     for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
     const callOptions: CallOptions = { deadline: Date.now() + deadlineMs };
     return new Promise<ModelInferResponse>((resolve, reject) => {
-      const onAbort = () => call.cancel();
+      let settled = false;
+      const settle = (error: UmbraError | null, response?: ModelInferResponse) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        this.#unaryCalls.delete(cancel);
+        if (error !== null || response === undefined) reject(error);
+        else resolve(response);
+      };
+      const cancel = (error: UmbraError) => {
+        settle(error);
+        call.cancel();
+      };
+      const onAbort = () =>
+        cancel(
+          new UmbraError("cancelled", "ModelInfer: the call was aborted", {
+            cause: signal?.reason,
+          }),
+        );
       const call = this.#client.makeUnaryRequest(
         this.#infer.path,
         this.#infer.requestSerialize,
@@ -503,14 +540,12 @@ class OipClientImpl implements OipClient {
         metadata,
         callOptions,
         (error: ServiceError | null, response?: ModelInferResponse) => {
-          signal?.removeEventListener("abort", onAbort);
-          if (error !== null || response === undefined) {
-            reject(umbraErrorFromGrpc(error, "ModelInfer"));
-          } else {
-            resolve(response);
-          }
+          if (error !== null || response === undefined)
+            settle(umbraErrorFromGrpc(error, "ModelInfer"));
+          else settle(null, response);
         },
       );
+      this.#unaryCalls.add(cancel);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }

@@ -33,8 +33,8 @@ export class StreamTransport {
   readonly #method: MethodDefinition<ModelInferRequest, ModelInferResponse>;
   readonly #metadata: () => Metadata;
   readonly #pending = new Map<string, Pending>();
+  readonly #maxQueuedMessages: number;
   #stream: ClientDuplexStream<Buffer, Buffer> | undefined;
-  #draining = false;
   #closed = false;
   readonly stats: StreamTransportStats = {
     streamOpens: 0,
@@ -48,7 +48,9 @@ export class StreamTransport {
     client: Client,
     method: MethodDefinition<ModelInferRequest, ModelInferResponse>,
     metadata: () => Metadata,
+    maxQueuedMessages: number,
   ) {
+    this.#maxQueuedMessages = maxQueuedMessages;
     this.#client = client;
     this.#method = method;
     this.#metadata = metadata;
@@ -65,13 +67,15 @@ export class StreamTransport {
     signal: AbortSignal | undefined,
   ): Promise<ModelInferResponse> {
     if (this.#closed) return Promise.reject(new UmbraError("cancelled", "the client is closed"));
-    if (this.#draining) {
+    const queued = this.#stream?.writableLength ?? 0;
+    if (queued >= this.#maxQueuedMessages) {
       this.stats.rejectedBackpressure++;
-      // Never buffer without bound: while grpc-js holds unsent messages, new calls are refused.
+      // A message whose call timed out stays queued in the stream, so the in-flight cap alone
+      // does not bound this queue; refusing here does.
       return Promise.reject(
         new UmbraError(
           "resource_exhausted",
-          "Mirror.InferStream: the stream is not draining fast enough (write() returned false); call rejected",
+          `Mirror.InferStream: ${queued} messages are waiting to be written (the stream is not draining); call rejected`,
         ),
       );
     }
@@ -115,12 +119,9 @@ export class StreamTransport {
       };
       this.#pending.set(id, { stream, resolve, reject, timer, cleanup });
       signal?.addEventListener("abort", onAbort, { once: true });
-      if (!stream.write(bytes)) {
-        this.#draining = true;
-        stream.once("drain", () => {
-          if (this.#stream === stream) this.#draining = false;
-        });
-      }
+      // write() returns false from grpc-js's 16th queued message on (object-mode default), which
+      // an ordinary per-tick burst reaches; the queue bound above is the real limit.
+      stream.write(bytes);
     });
   }
 
@@ -150,7 +151,6 @@ export class StreamTransport {
       this.#metadata(),
     );
     this.#stream = stream;
-    this.#draining = false;
     this.stats.streamOpens++;
     stream.on("data", (bytes: Buffer) => {
       let response: ModelInferResponse;
@@ -182,7 +182,6 @@ export class StreamTransport {
   #fail(stream: ClientDuplexStream<Buffer, Buffer>, error: UmbraError): void {
     if (this.#stream === stream) {
       this.#stream = undefined;
-      this.#draining = false;
       this.stats.streamFailures++;
       // The next call opens a new stream; nothing is resent (callers never retry).
       if (!stream.writableEnded && !stream.destroyed) stream.end();
