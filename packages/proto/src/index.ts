@@ -1,3 +1,5 @@
+export type { FlagConfigurationSource, FlagSyncServer } from "./flag-sync-server.ts";
+export { serveFlagSync } from "./flag-sync-server.ts";
 export type { JsonValue } from "./flagd-struct.ts";
 export { jsonFromStruct, structFromJson } from "./flagd-struct.ts";
 export {
@@ -104,3 +106,5 @@ export {
   typedTensor,
   validateTensor,
 } from "./tensors.ts";
+export type { WatchedFlagFile } from "./watch-flag-file.ts";
+export { watchFlagFile } from "./watch-flag-file.ts";
