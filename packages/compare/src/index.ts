@@ -1,4 +1,43 @@
 export type {
+  Aggregate,
+  AggregateCounters,
+  AggregateJson,
+  AggregateOptions,
+  AggregateWindow,
+  ResolvedAggregateOptions,
+  SegmentDeclaration,
+  SegmentKey,
+} from "./aggregate/aggregate.ts";
+export {
+  aggregateFromJSON,
+  aggregateOptionsFromSpec,
+  createAggregate,
+  mergeAggregates,
+} from "./aggregate/aggregate.ts";
+export type {
+  DivergentExample,
+  ExampleDiff,
+  JsonValue,
+  PairComparison,
+} from "./aggregate/divergent-example.ts";
+export { toJsonSafe } from "./aggregate/divergent-example.ts";
+export type {
+  CategoricalFeatureReport,
+  CellReport,
+  ControlComparison,
+  CoverageSummary,
+  DivergenceSummary,
+  ExperimentReport,
+  FieldReport,
+  NumericFeatureReport,
+  RateSummary,
+  ReportOptions,
+  SegmentReport,
+  TimelinePoint,
+  VariantReport,
+} from "./aggregate/report.ts";
+export { buildReport } from "./aggregate/report.ts";
+export type {
   Comparator,
   ComparatorConfig,
   ComparatorKind,

@@ -69,9 +69,7 @@ export class CategoricalRates {
 
   /** Adds another instance (same bound) into this one; rows beyond the bound go to `__other__`. */
   merge(other: CategoricalRates): this {
-    for (const [value, counts] of other.#rows) {
-      if (counts.trials > 0 || this.#declared.includes(value)) this.counter(value).merge(counts);
-    }
+    for (const [value, counts] of other.#rows) this.counter(value).merge(counts);
     this.other.merge(other.other);
     return this;
   }

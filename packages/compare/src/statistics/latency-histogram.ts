@@ -4,6 +4,7 @@ import {
   decodeFromCompressedBase64,
   encodeIntoCompressedBase64,
   type Histogram,
+  type JsHistogram,
 } from "hdr-histogram-js";
 import { readCount, readNumber, readObject, readString } from "../internal/json-read.ts";
 
@@ -44,6 +45,22 @@ function newHistogram(digits: Digits): Histogram {
     numberOfSignificantValueDigits: digits,
     useWebAssembly: false,
   });
+}
+
+/**
+ * A copy holding the same counts, rebuilt so that equal counts always give the same object:
+ * the library's encoding also carries the growth history (highest trackable value, exact
+ * max), so two histograms with equal counts — one restored from a checkpoint, one not — would
+ * otherwise encode differently.
+ */
+function canonical(h: Histogram, digits: Digits): Histogram {
+  const src = h as unknown as JsHistogram;
+  const out = newHistogram(digits);
+  for (let i = 0; i < src.countsArrayLength; i++) {
+    const count = src.getCountAtIndex(i);
+    if (count > 0) out.recordValueWithCount(src.valueFromIndex(i), count);
+  }
+  return out;
 }
 
 /**
@@ -139,7 +156,8 @@ export class LatencyHistogram {
   /** HdrHistogram's compressed base64 encoding of the recorded microseconds, `null` when empty. */
   encode(): string | null {
     const h = this.#hdr;
-    return h === undefined || h.totalCount === 0 ? null : encodeIntoCompressedBase64(h);
+    if (h === undefined || h.totalCount === 0) return null;
+    return encodeIntoCompressedBase64(canonical(h, this.significantDigits));
   }
 
   /** The JSON form. */
@@ -155,8 +173,7 @@ export class LatencyHistogram {
 
   /** @internal Installs a decoded histogram (used by {@link latencyHistogramFromJSON}). */
   load(hdr: Histogram): void {
-    hdr.autoResize = true;
-    this.#hdr = hdr;
+    this.#hdr = canonical(hdr, this.significantDigits);
   }
 }
 
