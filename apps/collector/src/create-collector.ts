@@ -180,7 +180,7 @@ export function createCollector(deps: CollectorDeps): Collector {
           owner: v.owner ?? null,
           specHash: v.spec?.hash ?? null,
           pairs: v.state.counts.pairs,
-          variants: v.state.aggregate.variants(),
+          variants: [...v.state.aggregate.variants].sort(),
         });
       }
       return out;
@@ -201,13 +201,15 @@ export function createCollector(deps: CollectorDeps): Collector {
     report: async (experiment: string): Promise<ExperimentReport> =>
       buildReport(await view(experiment), now()),
     examples: async (experiment: string, query: ExamplesQuery): Promise<ExamplesResponse> => {
-      const v = await view(experiment);
-      return { experiment, examples: listExamples(v, { ...query, divergent: true }) };
+      const all = listExamples(await view(experiment), query);
+      return { experiment, total: all.length, examples: all.slice(0, query.limit) };
     },
     exportExamples: async (experiment: string, query: ExportQuery) => {
-      const v = await view(experiment);
-      const examples = listExamples(v, { ...query, limit: Number.MAX_SAFE_INTEGER });
-      return { total: examples.length, lines: examples.map((e) => JSON.stringify(e)) };
+      const examples = listExamples(await view(experiment), query);
+      return {
+        total: examples.length,
+        lines: examples.map((e) => JSON.stringify({ experiment, ...e })),
+      };
     },
   };
 

@@ -4,14 +4,7 @@ import { CollectorError, CollectorErrorCode } from "../collector-error.ts";
 import type { CollectorService } from "../collector-service.ts";
 import { renderReportPage } from "../reports/report-page.ts";
 import { errorResponse } from "./error-status.ts";
-import {
-  boolParam,
-  intParam,
-  readJsonBody,
-  readQuery,
-  segmentParam,
-  tokenParam,
-} from "./request-input.ts";
+import { intParam, readJsonBody, readQuery, segmentParam, tokenParam } from "./request-input.ts";
 
 /** The most examples one request returns. */
 export const MAX_EXAMPLES_LIMIT = 1_000;
@@ -31,7 +24,7 @@ export const MAX_EXAMPLES_LIMIT = 1_000;
  * | GET | `/experiments/:name/spec` | the registered spec |
  * | GET | `/experiments/:name/report` | the A/B/C report |
  * | GET | `/experiments/:name/examples` | divergent examples (`variant`, `segment`, `limit`) |
- * | GET | `/experiments/:name/export` | divergent examples as JSONL (`variant`, `segment`, `divergent`) |
+ * | GET | `/experiments/:name/export` | divergent examples as JSONL (`variant`, `segment`) |
  */
 export function createHttpApi(service: CollectorService, logger: Logger): RequestListener {
   return (req, res) => {
@@ -140,14 +133,12 @@ async function handle(
     }
     case "export": {
       route("GET");
-      const q = readQuery(url, ["variant", "segment", "divergent"]);
+      const q = readQuery(url, ["variant", "segment"]);
       const variant = tokenParam("query.variant", q.get("variant"));
       const segment = segmentParam("query.segment", q.get("segment"));
-      const divergent = boolParam("query.divergent", q.get("divergent"), true);
       const exported = await service.exportExamples(experiment, {
         ...(variant === undefined ? {} : { variant }),
         ...(segment === undefined ? {} : { segment }),
-        divergent,
       });
       res.writeHead(200, {
         "content-type": "application/x-ndjson",

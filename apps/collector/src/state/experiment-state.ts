@@ -1,4 +1,12 @@
 import {
+  type Aggregate,
+  aggregateFromJSON,
+  aggregateOptionsFromSpec,
+  createAggregate,
+  createOutputComparator,
+  type OutputComparator,
+} from "@umbra/compare";
+import {
   type ExposureRecord,
   type LabelRecord,
   type PairRecord,
@@ -8,7 +16,6 @@ import {
 import type { IngestKind } from "../ingest/ensure-streams.ts";
 import type { RegisteredSpec } from "../specs/spec-registry.ts";
 import { LabelJoin, type LabelJoinJSON } from "./label-join.ts";
-import { PairAggregate } from "./pair-aggregate.ts";
 import { RecentIds } from "./recent-ids.ts";
 
 /** What an {@link ExperimentState} needs from outside. */
@@ -36,8 +43,6 @@ export interface ExperimentCounts {
   pairs: number;
   exposures: number;
   labels: number;
-  /** Pairs recorded under another spec version than the registered one (kept apart, not aggregated). */
-  otherSpecPairs: number;
   /** Records skipped as duplicates (same message id / exposure seq / label request). */
   duplicates: Record<IngestKind, number>;
   /** Dead-lettered records, by kind and reason code. */
@@ -55,7 +60,20 @@ interface StateJSON {
   readonly instances: Record<string, InstanceSeq>;
   readonly aggregate: unknown;
   readonly labels: LabelJoinJSON;
+  readonly previousVersions: PreviousVersion[];
 }
+
+/** An aggregate set aside when the experiment's spec changed: its evidence is not reused. */
+export interface PreviousVersion {
+  readonly specHash: string | null;
+  readonly pairs: number;
+}
+
+/** The comparator used when an experiment has no registered spec: structured equality of the whole output. */
+export const DEFAULT_OUTPUTS = { $: { kind: "structured" } } as const;
+
+/** Spec versions remembered per experiment. */
+const MAX_PREVIOUS_VERSIONS = 8;
 
 /** SDK instances whose exposure sequence is tracked per experiment. */
 const MAX_INSTANCES = 10_000;
@@ -75,8 +93,12 @@ export class ExperimentState {
   readonly #counts: ExperimentCounts;
   readonly #recent: RecentIds;
   readonly #instances: Map<string, InstanceSeq>;
-  readonly #aggregate: PairAggregate;
-  readonly #labels: LabelJoin;
+  #aggregate: Aggregate;
+  #comparator: OutputComparator | undefined;
+  #comparatorNote: string;
+  #labels: LabelJoin;
+  #specHash: string | null;
+  readonly #previous: PreviousVersion[];
 
   private constructor(ctx: ExperimentStateContext, json: StateJSON | undefined) {
     this.#ctx = ctx;
@@ -85,18 +107,71 @@ export class ExperimentState {
       pairs: 0,
       exposures: 0,
       labels: 0,
-      otherSpecPairs: 0,
       duplicates: { pairs: 0, exposures: 0, labels: 0 },
       deadLetters: { pairs: {}, exposures: {}, labels: {} },
       missingExposureWindows: 0,
     };
     this.#recent = new RecentIds(ctx.dedupeIds, json?.recentIds ?? []);
     this.#instances = new Map(Object.entries(json?.instances ?? {}));
-    this.#aggregate =
-      json === undefined
-        ? PairAggregate.create(ctx.experiment)
-        : PairAggregate.fromJSON(ctx.experiment, json.aggregate);
-    this.#labels = new LabelJoin(ctx.pendingLabels, json?.labels);
+    this.#previous = json?.previousVersions ?? [];
+    const spec = ctx.spec();
+    if (json === undefined) {
+      this.#aggregate = ExperimentState.#newAggregate(ctx, spec);
+    } else {
+      this.#aggregate = aggregateFromJSON(json.aggregate);
+    }
+    this.#specHash = this.#aggregate.options.specHash;
+    this.#labels = new LabelJoin(ctx.pendingLabels, spec?.spec, json?.labels);
+    [this.#comparator, this.#comparatorNote] = ExperimentState.#comparatorFor(spec);
+  }
+
+  static #newAggregate(ctx: ExperimentStateContext, spec: RegisteredSpec | undefined): Aggregate {
+    return createAggregate(
+      spec === undefined ? { experiment: ctx.experiment } : aggregateOptionsFromSpec(spec.spec),
+    );
+  }
+
+  static #comparatorFor(spec: RegisteredSpec | undefined): [OutputComparator | undefined, string] {
+    if (spec === undefined) {
+      return [
+        createOutputComparator({ outputs: DEFAULT_OUTPUTS }),
+        "no spec registered: whole outputs compared with structured equality",
+      ];
+    }
+    try {
+      return [
+        createOutputComparator({ outputs: spec.spec.outputs }),
+        "outputs compared field by field as the registered spec declares",
+      ];
+    } catch (error) {
+      // A custom comparator this collector does not have: count pairs, compare nothing.
+      return [
+        undefined,
+        `outputs not compared: ${error instanceof Error ? error.message : String(error)}`,
+      ];
+    }
+  }
+
+  /**
+   * Follows a change of the registered spec: a new spec hash is a new experiment version, so the
+   * aggregate starts afresh (the old one is remembered by its pair count only).
+   */
+  #followSpec(): void {
+    const spec = this.#ctx.spec();
+    const hash = spec?.hash ?? null;
+    if (hash === this.#specHash) return;
+    if (this.#specHash === null && this.#counts.pairs === 0 && this.#counts.exposures === 0) {
+      // Nothing aggregated yet under the default: adopt the spec without a version break.
+    } else {
+      this.#previous.push({ specHash: this.#specHash, pairs: this.#counts.pairs });
+      if (this.#previous.length > MAX_PREVIOUS_VERSIONS) this.#previous.shift();
+      this.#counts.pairs = 0;
+      this.#counts.exposures = 0;
+    }
+    this.#aggregate = ExperimentState.#newAggregate(this.#ctx, spec);
+    this.#specHash = hash;
+    [this.#comparator, this.#comparatorNote] = ExperimentState.#comparatorFor(spec);
+    this.#labels = new LabelJoin(this.#ctx.pendingLabels, spec?.spec, undefined);
   }
 
   /** A fresh state: nothing applied yet. */
@@ -121,9 +196,24 @@ export class ExperimentState {
     return this.#counts;
   }
 
-  /** The aggregate of compared pairs. */
-  get aggregate(): PairAggregate {
+  /** The `@umbra/compare` aggregate of compared pairs and exposures. */
+  get aggregate(): Aggregate {
     return this.#aggregate;
+  }
+
+  /** How outputs are compared, in words (the default comparator, the spec's, or none). */
+  get comparatorNote(): string {
+    return this.#comparatorNote;
+  }
+
+  /** The spec hash the aggregate was built under (`null`: the default comparator). */
+  get specHash(): string | null {
+    return this.#specHash;
+  }
+
+  /** Aggregates set aside by spec changes. */
+  get previousVersions(): readonly PreviousVersion[] {
+    return this.#previous;
   }
 
   /** The label join's bookkeeping (pending pairs and labels, joined, expired, dropped). */
@@ -156,15 +246,14 @@ export class ExperimentState {
     }
     if (this.#recent.evicted > evictedBefore) this.#ctx.onDrop("dedupe_ids", 1);
     this.dirty = true;
-    const spec = this.#ctx.spec();
-    if (spec !== undefined && record.specHash !== undefined && record.specHash !== spec.hash) {
-      this.#counts.otherSpecPairs += 1;
-      return true;
-    }
+    this.#followSpec();
+    const comparison = this.#comparator?.comparePair(record);
+    if (!this.#aggregate.addPair(record, comparison)) return true;
     this.#counts.pairs += 1;
-    this.#aggregate.addPair(record, spec);
-    const dropped = this.#labels.addPair(record, this.#aggregate, spec);
-    if (dropped > 0) this.#ctx.onDrop("pending_labels", dropped);
+    if (this.#labels.active(this.#ctx.spec()?.spec)) {
+      const dropped = this.#labels.addPair(record);
+      if (dropped > 0) this.#ctx.onDrop("pending_labels", dropped);
+    }
     return true;
   }
 
@@ -177,6 +266,7 @@ export class ExperimentState {
       );
     }
     this.dirty = true;
+    this.#followSpec();
     let seqs = this.#instances.get(record.sdkInstanceId);
     if (seqs !== undefined && record.seq <= seqs.lastSeq) {
       this.#counts.duplicates.exposures += 1;
@@ -211,7 +301,8 @@ export class ExperimentState {
       );
     }
     this.dirty = true;
-    const result = this.#labels.addLabel(record, this.#aggregate, this.#ctx.spec());
+    this.#followSpec();
+    const result = this.#labels.addLabel(record);
     if (result.dropped > 0) this.#ctx.onDrop("pending_labels", result.dropped);
     if (!result.applied) {
       this.#counts.duplicates.labels += 1;
@@ -239,6 +330,7 @@ export class ExperimentState {
       instances: Object.fromEntries(this.#instances),
       aggregate: this.#aggregate.toJSON(),
       labels: this.#labels.toJSON(),
+      previousVersions: this.#previous,
     };
     return JSON.stringify(json);
   }
