@@ -42,6 +42,7 @@ export interface LabelJoinJSON {
   readonly labels: [requestId: string, label: KeptLabel][];
   readonly quality: Record<string, { production: RateCounterJson; shadow: RateCounterJson }[]>;
   readonly counts: LabelCounts;
+  readonly watermarkMs: number;
 }
 
 /** Counters of the label join. */
@@ -127,7 +128,7 @@ function read(output: unknown, field: string): unknown {
 /**
  * Joins late labels to pairs by request id inside the spec's label horizons (1, 3 and 7 days by
  * default). Pairs wait in a bounded index (oldest evicted first, counted in `droppedPairs`) and
- * expire once the newest label seen is past their last horizon; labels are kept in a bounded
+ * expire once newer pairs are past their last horizon; labels are kept in a bounded
  * index too, so pairs of other variants arriving after their label still join. Joining is
  * symmetric: the result does not depend on whether the pair or the label came first.
  */
@@ -158,14 +159,12 @@ export class LabelJoin {
       droppedLabels: 0,
       expired: 0,
     };
+    this.#watermarkMs = json?.watermarkMs ?? 0;
     for (const [id, entries] of json?.pending ?? []) {
       this.#pending.set(id, entries);
       this.#pendingEntries += entries.length;
     }
-    for (const [id, label] of json?.labels ?? []) {
-      this.#labels.set(id, label);
-      this.#watermarkMs = Math.max(this.#watermarkMs, label.observedAtMs);
-    }
+    for (const [id, label] of json?.labels ?? []) this.#labels.set(id, label);
     for (const [variant, list] of Object.entries(json?.quality ?? {})) {
       this.#quality.set(
         variant,
@@ -190,6 +189,7 @@ export class LabelJoin {
       production: read(record.production.output, this.#field),
       shadow: record.shadow.outcome === "ok" ? read(record.shadow.output, this.#field) : undefined,
     };
+    this.#watermarkMs = Math.max(this.#watermarkMs, record.requestTimestampMs);
     const label = this.#labels.get(record.requestId);
     if (label !== undefined) {
       this.#score(entry, label);
@@ -199,6 +199,7 @@ export class LabelJoin {
     if (list === undefined) this.#pending.set(record.requestId, [entry]);
     else list.push(entry);
     this.#pendingEntries += 1;
+    this.#expire();
     return this.#evictPairs();
   }
 
@@ -207,7 +208,6 @@ export class LabelJoin {
     if (this.#labels.has(record.requestId)) return { applied: false, dropped: 0 };
     const kept: KeptLabel = { label: record.label, observedAtMs: record.observedAtMs };
     this.#labels.set(record.requestId, kept);
-    this.#watermarkMs = Math.max(this.#watermarkMs, record.observedAtMs);
     const waiting = this.#pending.get(record.requestId);
     if (waiting !== undefined) {
       this.#pending.delete(record.requestId);
@@ -221,7 +221,6 @@ export class LabelJoin {
       this.#counts.droppedLabels += 1;
       dropped += 1;
     }
-    this.#expire();
     return { applied: true, dropped };
   }
 
@@ -267,6 +266,7 @@ export class LabelJoin {
       labels: [...this.#labels],
       quality,
       counts: this.#counts,
+      watermarkMs: this.#watermarkMs,
     };
   }
 
@@ -313,7 +313,12 @@ export class LabelJoin {
     return dropped;
   }
 
-  // Pairs arrive roughly in request-time order, so the oldest sit at the front of the index.
+  /**
+   * Drops pairs whose request is older than the newest pair's by more than the last horizon: any
+   * label still to come for them would be late. Event time of the pairs, not of labels, so one
+   * label with a wild timestamp cannot expire the index. Pairs arrive roughly in request-time
+   * order, so the oldest sit at the front.
+   */
   #expire(): void {
     const last = this.#horizonsMs.at(-1) ?? 0;
     for (const [id, entries] of this.#pending) {
