@@ -465,6 +465,17 @@ describe("Aggregate", () => {
     expect(() => aggregateFromJSON(broken)).toThrow("/variants/A/total/pairs");
   });
 
+  it("is not fooled by attribute or outcome names that exist on Object.prototype", () => {
+    const aggregate = createAggregate({ segments: [{ attribute: "constructor" }] });
+    aggregate.addPair(makePair({ segment: { device: "tv" } }));
+    expect(
+      JSON.parse(JSON.stringify(aggregate)).variants.A.segments.constructor.cells,
+    ).toHaveProperty("__missing__");
+    const odd = makePair();
+    (odd.shadow as { outcome: string }).outcome = "toString";
+    expect(() => aggregate.addPair(odd)).toThrow("/shadow/outcome");
+  });
+
   it("keeps a bounded timeline, folding the oldest buckets together", () => {
     const aggregate = createAggregate({ timeBucketMs: 1000, maxTimeBuckets: 3 });
     for (let s = 0; s < 6; s++) aggregate.addPair(makePair({ requestTimestampMs: NOW + s * 1000 }));

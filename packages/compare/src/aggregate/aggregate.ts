@@ -217,6 +217,13 @@ export interface SegmentKey {
   readonly value: string;
 }
 
+// A declared attribute named like an Object.prototype member ("constructor") must not read
+// the prototype when a pair lacks it.
+function segmentValue(segment: Readonly<Record<string, string>>, attribute: string): string {
+  const value = segment[attribute];
+  return typeof value === "string" ? value : MISSING_VALUE;
+}
+
 function makeExample(f: PairFacts): DivergentExample {
   return buildDivergentExample(f.pair, f.comparison ?? { divergent: true, similarity: null });
 }
@@ -390,9 +397,7 @@ export class Aggregate {
     const attributes = this.#attributes;
     for (let i = 0; i < attributes.length; i++) {
       const attribute = attributes[i] as string;
-      v.segment(attribute)
-        .cell(segment[attribute] ?? MISSING_VALUE)
-        .add(f);
+      v.segment(attribute).cell(segmentValue(segment, attribute)).add(f);
     }
     if (f.compared) {
       v.addFeatures(f);
@@ -458,7 +463,7 @@ export class Aggregate {
         v.total.addMirrors(m.planned, m.dispatched, dropped);
         for (const attribute of this.#attributes) {
           v.segment(attribute)
-            .cell(entry.segment[attribute] ?? MISSING_VALUE)
+            .cell(segmentValue(entry.segment, attribute))
             .addMirrors(m.planned, m.dispatched, dropped);
         }
         const b = v.timeline.at(record.windowStartMs);

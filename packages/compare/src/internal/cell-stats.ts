@@ -30,14 +30,17 @@ export const OUTCOMES = [
 ] as const;
 
 /** Index of each outcome in `CellStats.outcomes`. */
-export const OUTCOME_INDEX: Readonly<Record<string, number>> = Object.freeze({
-  ok: 0,
-  error: 1,
-  timeout: 2,
-  dropped: 3,
-  rejected_by_breaker: 4,
-  skipped_unhealthy: 5,
-});
+export const OUTCOME_INDEX: Readonly<Record<string, number>> = Object.freeze(
+  // No prototype: an outcome such as "constructor" must find nothing.
+  Object.assign(Object.create(null) as Record<string, number>, {
+    ok: 0,
+    error: 1,
+    timeout: 2,
+    dropped: 3,
+    rejected_by_breaker: 4,
+    skipped_unhealthy: 5,
+  }),
+);
 
 /** What one pair contributes, worked out once and shared by every cell it lands in. */
 export interface PairFacts {
