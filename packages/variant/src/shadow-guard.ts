@@ -76,6 +76,8 @@ function blocked(scope: ShadowScope, what: string): UmbraError {
 
 function target(arg: unknown): string {
   if (typeof arg === "string") return arg;
+  // net.connect hands Socket#connect its normalised arguments: [options, callback].
+  if (Array.isArray(arg)) return target(arg[0]);
   if (arg instanceof URL) return arg.href;
   if (typeof arg === "object" && arg !== null) {
     const o = arg as {
