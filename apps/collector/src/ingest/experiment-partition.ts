@@ -356,7 +356,9 @@ export class ExperimentPartition {
 
 /** The variant token of a pair subject `umbra.pairs.<experiment>.<variant>`. */
 function subjectVariant(subject: string): string | undefined {
-  return subject.split(".")[3];
+  // The last token; lastIndexOf instead of split, which allocated an array per message.
+  const at = subject.lastIndexOf(".");
+  return at < 0 ? undefined : subject.slice(at + 1);
 }
 
 function toDecodeError(error: unknown): UmbraError | CollectorError {
