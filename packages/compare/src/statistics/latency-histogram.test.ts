@@ -21,6 +21,19 @@ describe("LatencyHistogram", () => {
     expect(s.mean as number).toBeCloseTo(500.5, -1);
   });
 
+  it("counts latencies above a limit, erring high by at most the 1% resolution", () => {
+    const h = createLatencyHistogram();
+    for (let i = 1; i <= 1000; i++) h.record(i); // 1..1000 ms
+    for (const limit of [10, 100, 500, 990]) {
+      const above = h.countAbove(limit);
+      expect(above).toBeGreaterThanOrEqual(1000 - limit); // the values truly above
+      expect(above).toBeLessThanOrEqual(1000 - Math.floor(limit / 1.01)); // at most 1% below
+    }
+    expect(h.countAbove(0)).toBe(1000);
+    expect(h.countAbove(5000)).toBe(0);
+    expect(createLatencyHistogram().countAbove(1)).toBe(0);
+  });
+
   it("keeps sub-millisecond latencies at microsecond resolution", () => {
     const h = createLatencyHistogram(3);
     h.record(0.25);

@@ -113,6 +113,24 @@ export class LatencyHistogram {
     return h.getValueAtPercentile(p) / 1000;
   }
 
+  /**
+   * How many recorded latencies may exceed `latencyMs`, erring high: a bucket counts when any
+   * value it stands for is above the limit, so values up to 1% (the resolution) below the limit
+   * can count too — the safe side for a latency criterion. "p99 <= limit" is the same statement
+   * as "at most 1% of latencies above the limit".
+   */
+  countAbove(latencyMs: number): number {
+    const h = this.#hdr as unknown as JsHistogram | undefined;
+    if (h === undefined || h.totalCount === 0) return 0;
+    const limitUs = Math.round(latencyMs * 1000);
+    let above = 0;
+    for (let i = 0; i < h.countsArrayLength; i++) {
+      const count = h.getCountAtIndex(i);
+      if (count > 0 && h.highestEquivalentValue(h.valueFromIndex(i)) > limitUs) above += count;
+    }
+    return above;
+  }
+
   /** count, p50, p95, p99, max and mean in ms. */
   summary(): LatencySummary {
     const h = this.#hdr;
