@@ -7,7 +7,8 @@
 // (nats-server) was.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { encodePair, pairMessageId, Streams, Subjects } from "@umbra/protocol";
+import { aggregateOptionsFromSpec, createAggregate, createOutputComparator } from "@umbra/compare";
+import { decodePair, encodePair, pairMessageId, Streams, Subjects } from "@umbra/protocol";
 import { connectNats, startNats, waitFor } from "@umbra/testing";
 import { pino } from "pino";
 import { loadConfig } from "../src/config.ts";
@@ -24,6 +25,27 @@ interface ShapeResult {
   pairs_wall_per_s: number;
   ingest_ratio: number;
   report_bytes: number;
+  /** CPU µs per pair of each step alone, measured in-process on the same records. */
+  decode_us: number;
+  compare_us: number;
+  aggregate_us: number;
+}
+
+/** Times decode, compare and aggregate alone over the same records: where ingest time goes. */
+function steps(shape: Shape, n: number): { decode: number; compare: number; aggregate: number } {
+  const spec = benchSpec(shape);
+  const bytes = [...benchRecords(shape, n)].map((r) => encodePair(r));
+  const comparator = createOutputComparator({ outputs: spec.outputs });
+  const aggregate = createAggregate(aggregateOptionsFromSpec(spec));
+  const t0 = performance.now();
+  const decoded = bytes.map((b) => decodePair(b));
+  const t1 = performance.now();
+  const compared = decoded.map((r) => comparator.comparePair(r));
+  const t2 = performance.now();
+  decoded.forEach((r, i) => aggregate.addPair(r, compared[i]));
+  const t3 = performance.now();
+  const us = (ms: number) => Number(((ms * 1_000) / n).toFixed(2));
+  return { decode: us(t1 - t0), compare: us(t2 - t1), aggregate: us(t3 - t2) };
 }
 
 function parseArgs(args: string[]): { json: boolean; n: number; shapes: Shape[] } {
@@ -172,6 +194,7 @@ async function measure(shape: Shape, n: number): Promise<ShapeResult> {
       await publish(nc, shape, n);
       const raw = await rawConsume(nc, shape, n);
       const ing = await ingest(nc, nats.url, shape, n);
+      const step = steps(shape, n);
       return {
         shape,
         pairs: n,
@@ -181,6 +204,9 @@ async function measure(shape: Shape, n: number): Promise<ShapeResult> {
         pairs_wall_per_s: Math.round(ing.wall),
         ingest_ratio: Number((ing.perCore / raw.perCore).toFixed(3)),
         report_bytes: ing.stateBytes,
+        decode_us: step.decode,
+        compare_us: step.compare,
+        aggregate_us: step.aggregate,
       };
     } finally {
       await nc.close();
@@ -207,12 +233,13 @@ function report(results: ShapeResult[], n: number, json: boolean): void {
     `collector bench: ${n} pairs per shape, rates per core (messages / CPU s of this process)\n`,
   );
   console.log(
-    "| shape | raw consume+ack /s | ingest /s | ingest ÷ raw | raw wall /s | ingest wall /s |",
+    "| shape | raw consume+ack /s | ingest /s | ingest ÷ raw | raw wall /s | ingest wall /s | raw µs | ingest µs | decode µs | compare µs | aggregate µs |",
   );
-  console.log("|---|---:|---:|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of results) {
+    const per = (rate: number) => (1e6 / rate).toFixed(1);
     console.log(
-      `| ${r.shape} | ${r.raw_consume_per_s} | ${r.pairs_per_s} | ${r.ingest_ratio} | ${r.raw_consume_wall_per_s} | ${r.pairs_wall_per_s} |`,
+      `| ${r.shape} | ${r.raw_consume_per_s} | ${r.pairs_per_s} | ${r.ingest_ratio} | ${r.raw_consume_wall_per_s} | ${r.pairs_wall_per_s} | ${per(r.raw_consume_per_s)} | ${per(r.pairs_per_s)} | ${r.decode_us} | ${r.compare_us} | ${r.aggregate_us} |`,
     );
   }
 }
