@@ -115,6 +115,7 @@ export class ExperimentPartition {
         ? ExperimentState.create(stateContext)
         : ExperimentState.fromJSON(stored.json, stateContext);
     await store.purgeOrphans(experiment);
+    const from = { ...this.#state.lastSeq };
     for (const kind of INGEST_KINDS) {
       const name = await this.#recreateConsumer(kind);
       const consumer = await this.#deps.js.consumers.get(IngestKinds[kind].stream, name);
@@ -129,10 +130,7 @@ export class ExperimentPartition {
       () => this.#tick(),
       Math.max(10, this.#deps.checkpointIntervalMs / 4),
     );
-    logger.info(
-      { experiment, from: this.#state.lastSeq, revision: this.#revision ?? 0 },
-      "partition started",
-    );
+    logger.info({ experiment, from, revision: this.#revision ?? 0 }, "partition started");
   }
 
   /**
