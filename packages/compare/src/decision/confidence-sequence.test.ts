@@ -58,6 +58,38 @@ describe("bernoulliConfidenceSequence", () => {
     expect(cs.upper).toBeGreaterThan(wilson.upper);
   });
 
+  it("finds the same ends as a plain bisection of the mixture ratio, never inside them", () => {
+    const random = createSeededRandom(3);
+    for (let i = 0; i < 300; i++) {
+      const trials = 1 + Math.floor(random.next() ** 3 * 200_000);
+      const successes = Math.floor(random.next() ** 2 * (trials + 1));
+      const alpha = 10 ** (-1 - 4 * random.next());
+      const { a, b } = JEFFREYS_PRIOR;
+      const f = trials - successes;
+      const logRatio = (p: number) =>
+        logBeta(a + successes, b + f) -
+        logBeta(a, b) -
+        (successes > 0 ? successes * Math.log(p) : 0) -
+        (f > 0 ? f * Math.log1p(-p) : 0);
+      const bisect = (inside: number, outside: number) => {
+        for (let k = 0; k < 200; k++) {
+          const mid = (inside + outside) / 2;
+          if (logRatio(mid) < Math.log(1 / alpha)) inside = mid;
+          else outside = mid;
+        }
+        return outside;
+      };
+      const estimate = successes / trials;
+      const cs = bernoulliConfidenceSequence(successes, trials, alpha);
+      const upper = logRatio(1) < Math.log(1 / alpha) ? 1 : bisect(estimate, 1);
+      const lower = logRatio(0) < Math.log(1 / alpha) ? 0 : bisect(estimate, 0);
+      expect(cs.upper).toBeGreaterThanOrEqual(upper - 1e-15);
+      expect(cs.lower).toBeLessThanOrEqual(lower + 1e-15);
+      expect(cs.upper - upper).toBeLessThan(1e-9);
+      expect(lower - cs.lower).toBeLessThan(1e-9);
+    }
+  });
+
   it("refuses counts and levels that make no sense", () => {
     expect(() => bernoulliConfidenceSequence(5, 4, 0.05)).toThrow(UmbraError);
     expect(() => bernoulliConfidenceSequence(-1, 4, 0.05)).toThrow(UmbraError);

@@ -30,8 +30,8 @@ export interface BetaPrior {
  */
 export const JEFFREYS_PRIOR: BetaPrior = Object.freeze({ a: 0.5, b: 0.5 });
 
-// Bisection stops when the bracket is this narrow; the end returned is the one outside the
-// sequence, so rounding only ever widens it.
+// Root finding stops when a step moves an end by less than this fraction of it; the end kept is
+// always outside the sequence, so stopping early only ever widens it.
 const TOLERANCE = 1e-10;
 const MAX_STEPS = 200;
 
@@ -82,29 +82,45 @@ export function bernoulliConfidenceSequence(
     logMixture - (s > 0 ? s * Math.log(p) : 0) - (f > 0 ? f * Math.log1p(-p) : 0);
   const estimate = s / trials;
   // ln M is convex in p with its minimum (<= 0, since a mixture never beats the maximum
-  // likelihood) at the estimate, so the sequence is an interval found by bisection on each side.
-  let upper = 1;
-  if (logRatio(1) >= threshold) {
-    let inside = estimate;
-    let outside = 1;
-    for (let i = 0; i < MAX_STEPS && outside - inside > TOLERANCE; i++) {
-      const mid = (inside + outside) / 2;
-      if (logRatio(mid) < threshold) inside = mid;
-      else outside = mid;
+  // likelihood) at the estimate, so the sequence is an interval. Each end is found by Newton's
+  // method started outside the interval: on a convex function Newton's iterates then approach
+  // the root from outside without crossing it, so every iterate is a valid (conservative) bound.
+  const slope = (p: number): number => (f > 0 ? f / (1 - p) : 0) - (s > 0 ? s / p : 0);
+  const spread = Math.sqrt((threshold + Math.log(trials + 2)) / trials);
+  const end = (side: 1 | -1): number => {
+    const edge = side === 1 ? 1 : 0;
+    if (logRatio(edge) < threshold) return edge;
+    // A first guess a few standard errors out, pushed further until it is outside.
+    let step =
+      2 * spread * Math.sqrt(Math.max(estimate * (1 - estimate), 1 / trials)) + spread * spread;
+    let p = estimate + side * step;
+    while ((side === 1 ? p < 1 : p > 0) && logRatio(p) < threshold) {
+      step *= 2;
+      p = estimate + side * step;
     }
-    upper = outside;
-  }
-  let lower = 0;
-  if (logRatio(0) >= threshold) {
-    let inside = estimate;
-    let outside = 0;
-    for (let i = 0; i < MAX_STEPS && inside - outside > TOLERANCE; i++) {
-      const mid = (inside + outside) / 2;
-      if (logRatio(mid) < threshold) inside = mid;
-      else outside = mid;
+    if (side === 1 ? p >= 1 : p <= 0) p = bisect(estimate, edge);
+    for (let i = 0; i < MAX_STEPS; i++) {
+      const move = (logRatio(p) - threshold) / slope(p);
+      const next = p - move;
+      if (!(Math.abs(move) > TOLERANCE * Math.max(p, 1e-6)) || side * (next - estimate) <= 0) break;
+      p = next;
     }
-    lower = outside;
-  }
+    // One tolerance further out absorbs rounding in ln M near the root, so the end returned is
+    // never inside the exact sequence.
+    return Math.min(1, Math.max(0, p + side * TOLERANCE * Math.max(p, 1e-6)));
+  };
+  const bisect = (inside: number, outside: number): number => {
+    let inner = inside;
+    let outer = outside;
+    for (let i = 0; i < MAX_STEPS && Math.abs(outer - inner) > TOLERANCE; i++) {
+      const mid = (inner + outer) / 2;
+      if (logRatio(mid) < threshold) inner = mid;
+      else outer = mid;
+    }
+    return outer;
+  };
+  const upper = end(1);
+  const lower = end(-1);
   return { estimate, lower, upper, alpha };
 }
 
