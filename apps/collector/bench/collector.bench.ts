@@ -42,7 +42,9 @@ function steps(shape: Shape, n: number): { decode: number; compare: number; aggr
   const t1 = performance.now();
   const compared = decoded.map((r) => comparator.comparePair(r));
   const t2 = performance.now();
-  decoded.forEach((r, i) => aggregate.addPair(r, compared[i]));
+  decoded.forEach((r, i) => {
+    aggregate.addPair(r, compared[i]);
+  });
   const t3 = performance.now();
   const us = (ms: number) => Number(((ms * 1_000) / n).toFixed(2));
   return { decode: us(t1 - t0), compare: us(t2 - t1), aggregate: us(t3 - t2) };

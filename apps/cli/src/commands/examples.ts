@@ -11,6 +11,10 @@ export interface ExamplesOptions {
 
 const MAX_VALUE_CHARS = 160;
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function short(value: unknown): string {
   const s = JSON.stringify(value) ?? "undefined";
   return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 1)}…` : s;
@@ -44,9 +48,16 @@ export async function runExamples(
       .map(([field, reason]) => `${field}: ${reason}`)
       .join(", ");
     io.stdout.write(`\n${e.requestId}  ${segment}  similarity ${e.similarity ?? "–"}  (${why})\n`);
+    const fields = Object.keys(e.divergentFields).filter(
+      (f) => isRecord(e.production) && isRecord(e.shadow) && f in e.production && f in e.shadow,
+    );
     if (e.diff.length > 0) {
       for (const d of e.diff.slice(0, 4)) {
         io.stdout.write(`  ${d.field}${d.path}: ${short(d.production)} → ${short(d.shadow)}\n`);
+      }
+    } else if (fields.length > 0 && isRecord(e.production) && isRecord(e.shadow)) {
+      for (const f of fields.slice(0, 4)) {
+        io.stdout.write(`  ${f}: ${short(e.production[f])} → ${short(e.shadow[f])}\n`);
       }
     } else {
       io.stdout.write(`  production ${short(e.production)}\n  shadow     ${short(e.shadow)}\n`);
