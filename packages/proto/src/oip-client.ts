@@ -210,6 +210,14 @@ function positiveInteger(field: string, value: number | undefined, fallback: num
   return value;
 }
 
+function positiveDuration(field: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw UmbraError.invalid(field, `must be a finite number of milliseconds > 0 (got ${value})`);
+  }
+  return value;
+}
+
 function nonEmpty(field: string, value: unknown): string {
   if (typeof value !== "string" || value === "") {
     throw UmbraError.invalid(field, `must be a non-empty string (got ${JSON.stringify(value)})`);
@@ -273,7 +281,7 @@ class OipClientImpl implements OipClient {
       );
     }
     this.transport = transport;
-    this.#deadlineMs = positiveInteger("deadlineMs", options.deadlineMs, DEFAULT_DEADLINE_MS);
+    this.#deadlineMs = positiveDuration("deadlineMs", options.deadlineMs, DEFAULT_DEADLINE_MS);
     this.#maxInFlight = positiveInteger("maxInFlight", options.maxInFlight, DEFAULT_MAX_IN_FLIGHT);
     const maxMessageSizeBytes = positiveInteger(
       "maxMessageSizeBytes",
@@ -430,7 +438,7 @@ class OipClientImpl implements OipClient {
     what: string,
   ): Promise<Res> {
     if (this.#closed) return Promise.reject(new UmbraError("cancelled", "the client is closed"));
-    const ms = positiveInteger("deadlineMs", deadlineMs, this.#deadlineMs);
+    const ms = positiveDuration("deadlineMs", deadlineMs, this.#deadlineMs);
     return new Promise<Res>((resolve, reject) => {
       this.#client.makeUnaryRequest(
         method.path,
@@ -449,7 +457,7 @@ class OipClientImpl implements OipClient {
 
   async #call(tensors: readonly Tensor[], options: InferOptions): Promise<InferResult> {
     if (this.#closed) throw new UmbraError("cancelled", "the client is closed");
-    const deadlineMs = positiveInteger("deadlineMs", options.deadlineMs, this.#deadlineMs);
+    const deadlineMs = positiveDuration("deadlineMs", options.deadlineMs, this.#deadlineMs);
     if (options.signal?.aborted) {
       throw new UmbraError("cancelled", "the call was aborted before it started", {
         cause: options.signal.reason,
@@ -562,7 +570,7 @@ class OipClientImpl implements OipClient {
       if (k !== REQUEST_ID_HEADER)
         params[`${MirrorParameters.headerPrefix}${k}`] = { string_param: v };
     }
-    params[MirrorParameters.timeoutMs] = { int64_param: deadlineMs };
+    params[MirrorParameters.timeoutMs] = { int64_param: Math.ceil(deadlineMs) };
     const response = await (this.#stream as StreamTransport).send(
       { ...request, parameters: params },
       deadlineMs,
