@@ -41,6 +41,8 @@ export interface ServeVariantOptions {
   readonly port?: number;
   /** Address to bind. Default `127.0.0.1`; `0.0.0.0` to serve other machines. */
   readonly host?: string;
+  /** Server credentials, e.g. `ServerCredentials.createSsl(...)`. Default: insecure (plaintext). */
+  readonly credentials?: ServerCredentials;
   /** Largest message received or sent. Default 4 MiB; a larger request gets RESOURCE_EXHAUSTED. */
   readonly maxMessageSizeBytes?: number;
   /** At most this many model calls run at once; beyond it calls get RESOURCE_EXHAUSTED. Default 1 024. */
@@ -295,8 +297,10 @@ export async function serveVariant(options: ServeVariantOptions): Promise<Varian
       try {
         parameters = requestParameters(call.request);
       } catch (error) {
+        counters.calls++;
         counters.failed++;
         clearTimeout(timer);
+        call.off("cancelled", onCancel);
         return callback(grpcErrorFromUmbra(error));
       }
       infer(call.request, metadataRecord(call.metadata), parameters, controller)
@@ -409,7 +413,8 @@ export async function serveVariant(options: ServeVariantOptions): Promise<Varian
   });
 
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${port}`, ServerCredentials.createInsecure(), (error, p) => {
+    const credentials = options.credentials ?? ServerCredentials.createInsecure();
+    server.bindAsync(`${host}:${port}`, credentials, (error, p) => {
       if (error) {
         reject(
           new UmbraError("unavailable", `cannot listen on ${host}:${port}: ${error.message}`, {
