@@ -89,6 +89,15 @@ export function createCollector(deps: CollectorDeps): Collector {
   const incarnation = randomBytes(6).toString("hex");
   let started: Started | undefined;
   let status: HealthStatus["status"] = "starting";
+  let connected = true;
+  const statuses = nc.status();
+  // Follows the connection so /healthz answers 503 while NATS is unreachable.
+  const watching = (async () => {
+    for await (const s of statuses) {
+      if (s.type === "disconnect") connected = false;
+      if (s.type === "reconnect") connected = true;
+    }
+  })().catch(() => undefined);
   const checkpointCache = new Map<string, { revision: number; state: ExperimentState }>();
 
   const need = (): Started => {
@@ -157,7 +166,7 @@ export function createCollector(deps: CollectorDeps): Collector {
 
   const service: CollectorService = {
     health: () => ({
-      status: status === "ok" && nc.isClosed() ? "degraded" : status,
+      status: status === "ok" && (!connected || nc.isClosed()) ? "degraded" : status,
       replica: config.replicaId,
       experiments: started === undefined ? [] : [...started.coordinator.partitions.keys()],
     }),
@@ -271,6 +280,8 @@ export function createCollector(deps: CollectorDeps): Collector {
       if (status === "closed") return;
       const s = started;
       status = "closed";
+      (statuses as { stop?: () => void }).stop?.();
+      await watching;
       if (s === undefined) return;
       await s.coordinator.close();
       await s.specs.close();

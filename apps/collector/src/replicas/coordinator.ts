@@ -97,7 +97,10 @@ export class Coordinator {
       this.#deps.config.leaseTtlMs / 3,
     );
     this.#timer = setTimeout(() => {
-      void this.round({ discover: false }).finally(() => this.#schedule());
+      // A failed round is logged by round(); the schedule goes on regardless.
+      this.round({ discover: false })
+        .catch(() => undefined)
+        .finally(() => this.#schedule());
     }, periodMs);
   }
 
@@ -167,7 +170,7 @@ export class Coordinator {
       leaseTtlMs: config.leaseTtlMs,
       onFailed: (name) => {
         this.#failed.add(name);
-        void this.round({ discover: false });
+        this.round({ discover: false }).catch(() => undefined);
       },
     });
     this.#partitions.set(experiment, partition);
