@@ -13,12 +13,15 @@ import type { ModelInferRequest, ModelInferResponse } from "../messages.ts";
 import { encodeModelOutput } from "../model-io.ts";
 import { tensorsToWire } from "../tensors.ts";
 
+/** What a scripted server answers: a response, a status, or nothing at all. */
 export type Reply = ModelInferResponse | { code: number; details: string } | "hang";
+/** Decides the answer to one request (metadata of the call, or of the stream). */
 export type Handler = (
   request: ModelInferRequest,
   metadata: Record<string, string>,
 ) => Reply | Promise<Reply>;
 
+/** A running scripted server and what it received. */
 export interface TestServer {
   address: string;
   received: { request: ModelInferRequest; metadata: Record<string, string> }[];
@@ -50,6 +53,11 @@ export function answer(
   };
 }
 
+/**
+ * Starts a scripted OIP + Mirror server on 127.0.0.1 (port 0). `stream` picks the Mirror
+ * behaviour: `"serve"` (default), `"never-read"` (never consumes, so HTTP/2 flow control stops
+ * the writer) or `"end-after-first"` (ends the stream on the first message).
+ */
 export async function startTestServer(
   handler: Handler,
   options: { ready?: boolean; stream?: "serve" | "never-read" | "end-after-first" } = {},
