@@ -30,8 +30,20 @@ import { forgetExperiment, type SdkMetrics, sdkMetrics } from "./metrics.ts";
 import type { NatsSinkOptions } from "./sinks/nats-sink.ts";
 import { isRemote, type LocalModel, type RemoteVariant } from "./variants.ts";
 
-/** Context attributes of a request: used for targeting, sticky keys and segments. */
-export type RequestContext = Readonly<Record<string, string | number | boolean | undefined>>;
+/**
+ * Context attributes of a request (user id, device, region…): its string, number and boolean
+ * properties are used for targeting, the sticky key and segments; other properties are ignored.
+ * Any object type fits, so an interface of your own can be passed as it is.
+ */
+export type RequestContext = object;
+
+function attribute(
+  context: RequestContext | undefined,
+  name: string,
+): string | number | boolean | undefined {
+  const v = (context as Record<string, unknown> | undefined)?.[name];
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : undefined;
+}
 
 /** One request as serving code hands it to {@link Shadow.run}. */
 export interface ShadowRequest<I> {
@@ -204,6 +216,11 @@ export async function createShadow<I, O>(options: ShadowOptions<I, O>): Promise<
     await host.close(1_000);
     throw error;
   }
+  // Mirrors handed over before the worker has loaded would wait behind its start-up; give it the
+  // same bounded time as the flag provider (requests are served either way).
+  if (!(await host.ready(options.initTimeoutMs ?? 2_000))) {
+    shadowLog.warn("shadow engine not ready yet; mirrors wait for it");
+  }
   if (!flags.ready())
     prodLog.warn(
       "flag provider not ready; every request gets the default variant and nothing is mirrored until it is",
@@ -324,7 +341,7 @@ export async function createShadow<I, O>(options: ShadowOptions<I, O>): Promise<
   const segmentOf = (context: RequestContext | undefined): Record<string, string> => {
     const segment: Record<string, string> = {};
     for (const attr of o.segmentBy) {
-      const v = context?.[attr];
+      const v = attribute(context, attr);
       segment[attr] = v === undefined ? "unknown" : String(v).slice(0, 128);
     }
     return segment;
@@ -353,9 +370,13 @@ export async function createShadow<I, O>(options: ShadowOptions<I, O>): Promise<
   ): Promise<EvaluatedPlan> => {
     const context: Record<string, string | number | boolean> = {};
     const rc = request.context;
-    if (rc !== undefined)
-      for (const k in rc) if (rc[k] !== undefined) context[k] = rc[k] as string | number | boolean;
-    const sticky = o.stickyKey === undefined ? undefined : rc?.[o.stickyKey];
+    if (rc !== undefined) {
+      for (const k of Object.keys(rc)) {
+        const v = attribute(rc, k);
+        if (v !== undefined) context[k] = v;
+      }
+    }
+    const sticky = o.stickyKey === undefined ? undefined : attribute(rc, o.stickyKey);
     const key = sticky === undefined ? request.requestId : String(sticky);
     return flags.evaluate(key, context);
   };

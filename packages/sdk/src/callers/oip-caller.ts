@@ -20,7 +20,8 @@ export function createOipCaller(variant: string, remote: RemoteVariant): Variant
     async call(call) {
       const metadata: Record<string, string> = {};
       for (const [k, v] of Object.entries(call.metadata)) {
-        if (k !== SHADOW_HEADER && k !== REQUEST_ID_HEADER && k !== TRACEPARENT_HEADER) metadata[k] = v;
+        if (k !== SHADOW_HEADER && k !== REQUEST_ID_HEADER && k !== TRACEPARENT_HEADER)
+          metadata[k] = v;
       }
       const traceparent = call.metadata[TRACEPARENT_HEADER];
       const result = await client.inferEncoded(call.input, {

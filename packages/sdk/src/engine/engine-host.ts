@@ -17,6 +17,8 @@ export interface EngineHost {
   stats(): EngineStats | undefined;
   settle(timeoutMs: number): Promise<boolean>;
   close(timeoutMs: number): Promise<void>;
+  /** Resolves when the engine can take work (at once inline; when the worker has loaded), or after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<boolean>;
   /** Records of an in-memory sink, when the engine uses one. */
   readonly records:
     | { readonly pairs: PairRecord[]; readonly exposures: ExposureRecord[] }
@@ -33,6 +35,7 @@ export function createInlineHost(
     submit: (jobs) => engine.submit(jobs),
     countRequests: (counts) => engine.countRequests(counts),
     outstanding: () => 0,
+    ready: async () => true,
     stats: () => engine.stats(),
     settle: (t) => engine.settle(t),
     close: (t) => engine.close(t),
@@ -63,12 +66,19 @@ export function createWorkerHost(
   let settleIds = 0;
   const settles = new Map<number, (ok: boolean) => void>();
   let closed: (() => void) | undefined;
+  let isReady = false;
+  const readyWaiters = new Set<() => void>();
 
   const start = () => {
     const w = spawn(config);
     w.unref();
     w.on("message", (m: FromWorker) => {
       switch (m.t) {
+        case "ready":
+          isReady = true;
+          for (const resolve of readyWaiters) resolve();
+          readyWaiters.clear();
+          break;
         case "ack":
           outstanding = Math.max(0, outstanding - m.count);
           break;
@@ -138,6 +148,20 @@ export function createWorkerHost(
       post({ t: "requests", counts });
     },
     outstanding: () => outstanding,
+    ready(timeoutMs) {
+      if (isReady) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          readyWaiters.delete(done);
+          resolve(false);
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        readyWaiters.add(done);
+      });
+    },
     stats: () => last,
     lostJobs: () => lost,
     settle(timeoutMs) {

@@ -6,6 +6,7 @@ import { pino } from "pino";
 import { createOipCaller } from "../callers/oip-caller.ts";
 import { buildEngine } from "./build-engine.ts";
 import type { EngineConfig } from "./engine-config.ts";
+import type { MirrorJob } from "./types.ts";
 import type { FromWorker, ToWorker } from "./worker-messages.ts";
 
 const port = parentPort;
@@ -34,6 +35,40 @@ function scheduleRecords(): void {
   setImmediate(sendRecords);
 }
 
+// A burst is admitted a slice at a time, yielding in between, so answers of calls already in
+// flight are handled on time instead of waiting behind thousands of admissions.
+const CHUNK = 128;
+const backlog: (readonly MirrorJob[])[] = [];
+let draining = false;
+function submitInChunks(jobs: readonly MirrorJob[]): void {
+  backlog.push(jobs);
+  if (!draining) {
+    draining = true;
+    setImmediate(drain);
+  }
+}
+function drain(): void {
+  const jobs = backlog[0];
+  if (jobs === undefined) {
+    draining = false;
+    return;
+  }
+  const slice = jobs.length <= CHUNK ? jobs : jobs.slice(0, CHUNK);
+  if (slice === jobs) backlog.shift();
+  else backlog[0] = jobs.slice(CHUNK);
+  engine.submit(slice);
+  send({ t: "ack", count: slice.length });
+  scheduleRecords();
+  setImmediate(drain);
+}
+
+function backlogDrained(): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (backlog.length === 0 ? resolve() : setImmediate(check));
+    check();
+  });
+}
+
 const statsTimer = setInterval(() => {
   scheduleRecords();
   send({ t: "stats", stats: engine.stats() });
@@ -42,22 +77,27 @@ const statsTimer = setInterval(() => {
 port.on("message", (m: ToWorker) => {
   switch (m.t) {
     case "jobs":
-      engine.submit(m.jobs);
-      send({ t: "ack", count: m.jobs.length });
-      scheduleRecords();
+      submitInChunks(m.jobs);
       break;
     case "requests":
       engine.countRequests(m.counts);
       break;
     case "settle":
-      void engine.settle(m.timeoutMs).then((ok) => {
-        sendRecords();
-        send({ t: "stats", stats: engine.stats() });
-        send({ t: "settled", id: m.id, ok });
-      });
+      void backlogDrained()
+        .then(() => engine.settle(m.timeoutMs))
+        .then((ok) => {
+          sendRecords();
+          send({ t: "stats", stats: engine.stats() });
+          send({ t: "settled", id: m.id, ok });
+        });
       break;
     case "close":
       clearInterval(statsTimer);
+      // Whatever still waits is admitted now, so it gets its records (closing drops it as "closed").
+      for (const jobs of backlog.splice(0)) {
+        engine.submit(jobs);
+        send({ t: "ack", count: jobs.length });
+      }
       void engine.close(m.timeoutMs).then(
         () => {
           sendRecords();
@@ -74,6 +114,8 @@ port.on("message", (m: ToWorker) => {
       break;
   }
 });
+
+send({ t: "ready" });
 
 // Keep flushing memory records as the engine produces them (pair records appear asynchronously).
 setInterval(scheduleRecords, 20).unref();

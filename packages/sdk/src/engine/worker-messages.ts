@@ -11,6 +11,7 @@ export type ToWorker =
 
 /** Messages from the engine worker to the request thread. */
 export type FromWorker =
+  | { readonly t: "ready" }
   | { readonly t: "ack"; readonly count: number }
   | { readonly t: "stats"; readonly stats: EngineStats }
   | { readonly t: "settled"; readonly id: number; readonly ok: boolean }
