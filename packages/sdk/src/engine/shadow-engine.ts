@@ -217,6 +217,9 @@ export function createShadowEngine(o: ShadowEngineOptions): ShadowEngine {
       }
     },
     async close(flushTimeoutMs) {
+      // Mirrors already handed over still go out (within half the budget); then what waits is
+      // dropped as "closed", and the rest of the budget flushes the records.
+      await this.settle(Math.floor(flushTimeoutMs / 2));
       closed = true;
       clearInterval(exposureTimer);
       await Promise.all([...lanes.values()].map((lane) => lane.close()));
