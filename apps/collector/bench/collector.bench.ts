@@ -136,7 +136,6 @@ async function ingest(nc: NatsConnection, url: string, shape: Shape, n: number) 
       UMBRA_NATS_URL: url,
       UMBRA_REPLICA_ID: `bench-${shape}`,
       UMBRA_LOG_LEVEL: "silent",
-      UMBRA_DISCOVERY_INTERVAL_MS: "50",
     }),
     specs: [benchSpec(shape)],
     logger: pino({ level: "silent" }),

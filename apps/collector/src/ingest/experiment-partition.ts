@@ -85,9 +85,21 @@ export class ExperimentPartition {
   #again = false;
   #stopped = false;
   #lastCheckpointMs = 0;
+  // Label children resolved once: prom-client hashes the label object on every inc() otherwise.
+  readonly #ingested: Record<IngestKind, { inc(): void }>;
+  readonly #duplicateSeq: Record<IngestKind, { inc(): void }>;
+  readonly #duplicateId: Record<IngestKind, { inc(): void }>;
 
   constructor(deps: ExperimentPartitionDeps) {
     this.#deps = deps;
+    const by = (f: (kind: IngestKind) => { inc(): void }) =>
+      ({ pairs: f("pairs"), exposures: f("exposures"), labels: f("labels") }) as Record<
+        IngestKind,
+        { inc(): void }
+      >;
+    this.#ingested = by((kind) => deps.metrics.ingested.labels({ kind }));
+    this.#duplicateSeq = by((kind) => deps.metrics.duplicates.labels({ kind, via: "seq" }));
+    this.#duplicateId = by((kind) => deps.metrics.duplicates.labels({ kind, via: "msg_id" }));
   }
 
   /** The experiment this partition aggregates. */
@@ -232,7 +244,7 @@ export class ExperimentPartition {
     const seq = m.info.streamSequence;
     const { metrics } = this.#deps;
     if (seq <= state.lastSeq[kind]) {
-      metrics.duplicates.inc({ kind, via: "seq" });
+      this.#duplicateSeq[kind].inc();
       this.#unacked.push(m);
       return;
     }
@@ -249,8 +261,8 @@ export class ExperimentPartition {
           applied = state.applyLabel(decodeLabel(m.data));
           break;
       }
-      if (applied) metrics.ingested.inc({ kind });
-      else metrics.duplicates.inc({ kind, via: "msg_id" });
+      if (applied) this.#ingested[kind].inc();
+      else this.#duplicateId[kind].inc();
     } catch (error) {
       const reason = toDecodeError(error);
       state.countDeadLetter(kind, reason.code);
