@@ -41,6 +41,66 @@ function checkAlpha(alpha: number): void {
   }
 }
 
+/** The numbers of one inversion of the beta-binomial mixture (plain data, no closures: hot path). */
+interface MixtureProblem {
+  readonly s: number;
+  readonly f: number;
+  readonly threshold: number;
+  readonly logMixture: number;
+  readonly estimate: number;
+  readonly spread: number;
+  readonly trials: number;
+}
+
+/** ln M(p); 0 · ln 0 is taken as 0 so p = 0 (or 1) is a candidate when no successes (or failures) were seen. */
+function logRatio(m: MixtureProblem, p: number): number {
+  return m.logMixture - (m.s > 0 ? m.s * Math.log(p) : 0) - (m.f > 0 ? m.f * Math.log1p(-p) : 0);
+}
+
+/** d ln M / dp. */
+function slope(m: MixtureProblem, p: number): number {
+  return (m.f > 0 ? m.f / (1 - p) : 0) - (m.s > 0 ? m.s / p : 0);
+}
+
+function bisect(m: MixtureProblem, inside: number, outside: number): number {
+  let inner = inside;
+  let outer = outside;
+  for (let i = 0; i < MAX_STEPS && Math.abs(outer - inner) > TOLERANCE; i++) {
+    const mid = (inner + outer) / 2;
+    if (logRatio(m, mid) < m.threshold) inner = mid;
+    else outer = mid;
+  }
+  return outer;
+}
+
+// ln M is convex in p with its minimum (<= 0, since a mixture never beats the maximum
+// likelihood) at the estimate, so the sequence is an interval. Each end is found by Newton's
+// method started outside the interval: on a convex function Newton's iterates then approach the
+// root from outside without crossing it, so every iterate is a valid (conservative) bound.
+function sequenceEnd(m: MixtureProblem, side: 1 | -1): number {
+  const edge = side === 1 ? 1 : 0;
+  if (logRatio(m, edge) < m.threshold) return edge;
+  // A first guess a few standard errors out, pushed further until it is outside.
+  let step =
+    2 * m.spread * Math.sqrt(Math.max(m.estimate * (1 - m.estimate), 1 / m.trials)) +
+    m.spread * m.spread;
+  let p = m.estimate + side * step;
+  while ((side === 1 ? p < 1 : p > 0) && logRatio(m, p) < m.threshold) {
+    step *= 2;
+    p = m.estimate + side * step;
+  }
+  if (side === 1 ? p >= 1 : p <= 0) p = bisect(m, m.estimate, edge);
+  for (let i = 0; i < MAX_STEPS; i++) {
+    const move = (logRatio(m, p) - m.threshold) / slope(m, p);
+    const next = p - move;
+    if (!(Math.abs(move) > TOLERANCE * Math.max(p, 1e-6)) || side * (next - m.estimate) <= 0) break;
+    p = next;
+  }
+  // One tolerance further out absorbs rounding in ln M near the root, so the end returned is
+  // never inside the exact sequence.
+  return Math.min(1, Math.max(0, p + side * TOLERANCE * Math.max(p, 1e-6)));
+}
+
 /**
  * An anytime-valid two-sided confidence sequence for a Bernoulli rate: Robbins' beta-binomial
  * mixture. For each candidate rate p, M(p) = ∫ L(q) dBeta(q; a, b) ÷ L(p) — the mixture
@@ -72,55 +132,19 @@ export function bernoulliConfidenceSequence(
     throw UmbraError.invalid("prior", "a and b must be > 0");
   }
   if (trials === 0) return { estimate: null, lower: 0, upper: 1, alpha };
-  const s = successes;
-  const f = trials - successes;
-  const threshold = Math.log(1 / alpha);
-  const logMixture = logBeta(prior.a + s, prior.b + f) - logBeta(prior.a, prior.b);
-  // ln M(p); 0 · ln 0 is taken as 0 so that p = 0 (or 1) is a candidate when no successes (or
-  // failures) were seen.
-  const logRatio = (p: number): number =>
-    logMixture - (s > 0 ? s * Math.log(p) : 0) - (f > 0 ? f * Math.log1p(-p) : 0);
-  const estimate = s / trials;
-  // ln M is convex in p with its minimum (<= 0, since a mixture never beats the maximum
-  // likelihood) at the estimate, so the sequence is an interval. Each end is found by Newton's
-  // method started outside the interval: on a convex function Newton's iterates then approach
-  // the root from outside without crossing it, so every iterate is a valid (conservative) bound.
-  const slope = (p: number): number => (f > 0 ? f / (1 - p) : 0) - (s > 0 ? s / p : 0);
-  const spread = Math.sqrt((threshold + Math.log(trials + 2)) / trials);
-  const end = (side: 1 | -1): number => {
-    const edge = side === 1 ? 1 : 0;
-    if (logRatio(edge) < threshold) return edge;
-    // A first guess a few standard errors out, pushed further until it is outside.
-    let step =
-      2 * spread * Math.sqrt(Math.max(estimate * (1 - estimate), 1 / trials)) + spread * spread;
-    let p = estimate + side * step;
-    while ((side === 1 ? p < 1 : p > 0) && logRatio(p) < threshold) {
-      step *= 2;
-      p = estimate + side * step;
-    }
-    if (side === 1 ? p >= 1 : p <= 0) p = bisect(estimate, edge);
-    for (let i = 0; i < MAX_STEPS; i++) {
-      const move = (logRatio(p) - threshold) / slope(p);
-      const next = p - move;
-      if (!(Math.abs(move) > TOLERANCE * Math.max(p, 1e-6)) || side * (next - estimate) <= 0) break;
-      p = next;
-    }
-    // One tolerance further out absorbs rounding in ln M near the root, so the end returned is
-    // never inside the exact sequence.
-    return Math.min(1, Math.max(0, p + side * TOLERANCE * Math.max(p, 1e-6)));
+  const problem: MixtureProblem = {
+    s: successes,
+    f: trials - successes,
+    threshold: Math.log(1 / alpha),
+    logMixture:
+      logBeta(prior.a + successes, prior.b + trials - successes) - logBeta(prior.a, prior.b),
+    estimate: successes / trials,
+    spread: Math.sqrt((Math.log(1 / alpha) + Math.log(trials + 2)) / trials),
+    trials,
   };
-  const bisect = (inside: number, outside: number): number => {
-    let inner = inside;
-    let outer = outside;
-    for (let i = 0; i < MAX_STEPS && Math.abs(outer - inner) > TOLERANCE; i++) {
-      const mid = (inner + outer) / 2;
-      if (logRatio(mid) < threshold) inner = mid;
-      else outer = mid;
-    }
-    return outer;
-  };
-  const upper = end(1);
-  const lower = end(-1);
+  const estimate = problem.estimate;
+  const upper = sequenceEnd(problem, 1);
+  const lower = sequenceEnd(problem, -1);
   return { estimate, lower, upper, alpha };
 }
 

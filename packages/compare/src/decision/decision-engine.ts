@@ -164,6 +164,17 @@ function ids(checks: readonly Check[]): string {
   return checks.map((c) => c.id).join(", ");
 }
 
+function verdictOf(
+  checks: readonly Check[],
+  decision: Decision,
+  outcome: DecisionOutcome,
+  rule: string,
+  reason: string,
+  target: Target | null,
+): Verdict {
+  return { decision, outcome, rule, reason, checks, target };
+}
+
 function judge(
   ctx: EngineContext,
   state: DecisionState,
@@ -188,13 +199,6 @@ function judge(
       ? shadowRequirements(ctx, e, scopes, c.stageStartedMs, nowMs)
       : [holdRequirement(stageName, holdMs, c.stageStartedMs, nowMs)];
   const checks = [...health, ...criteria, ...requirements];
-  const verdict = (
-    decision: Decision,
-    outcome: DecisionOutcome,
-    rule: string,
-    reason: string,
-    target: Target | null,
-  ): Verdict => ({ decision, outcome, rule, reason, checks, target });
 
   // Harm acts even when health fails or the candidate is held: going back to the last known
   // good is always the safe direction, and the confidence sequences stay valid whatever the
@@ -204,7 +208,8 @@ function judge(
   if (harm !== undefined) {
     const also = harms.length > 1 ? ` (also failing: ${ids(harms.slice(1))})` : "";
     if (phase === "shadow") {
-      return verdict(
+      return verdictOf(
+        checks,
         "reject",
         "fail",
         harm.id,
@@ -215,7 +220,8 @@ function judge(
       );
     }
     const back = phase === "watch" ? (state.previousLive ?? ctx.spec.live) : state.live;
-    return verdict(
+    return verdictOf(
+      checks,
       "rollback",
       "fail",
       harm.id,
@@ -224,7 +230,8 @@ function judge(
     );
   }
   if (held) {
-    return verdict(
+    return verdictOf(
+      checks,
       "hold",
       "inconclusive",
       "held",
@@ -242,7 +249,8 @@ function judge(
   const unhealthy = health.filter((ch) => ch.outcome !== "pass");
   const mismatch = unhealthy.find((ch) => ch.metric === "sample_ratio" && ch.outcome === "fail");
   if (mismatch !== undefined) {
-    return verdict(
+    return verdictOf(
+      checks,
       "hold",
       "unhealthy",
       mismatch.id,
@@ -253,7 +261,8 @@ function judge(
   const firstUnhealthy = unhealthy[0];
   if (firstUnhealthy !== undefined) {
     if (overdue) {
-      return verdict(
+      return verdictOf(
+        checks,
         "hold",
         "unhealthy",
         firstUnhealthy.id,
@@ -261,7 +270,8 @@ function judge(
         { phase: "held" },
       );
     }
-    return verdict(
+    return verdictOf(
+      checks,
       "wait",
       "unhealthy",
       firstUnhealthy.id,
@@ -273,7 +283,8 @@ function judge(
   if (phase !== "shadow") {
     const hold = requirements[0];
     if (hold !== undefined && hold.outcome !== "pass") {
-      return verdict(
+      return verdictOf(
+        checks,
         "wait",
         "inconclusive",
         hold.id,
@@ -291,13 +302,14 @@ function judge(
       target.phase === "done"
         ? `${v} finished ${stageName} after ${formatDuration(nowMs - c.stageStartedMs)} with healthy traffic and no harm; done — ${v} is the live variant.`
         : `${v} held ${stageName} for ${formatDuration(nowMs - c.stageStartedMs)} with healthy traffic and no harm; advancing to ${next}${share}.`;
-    return verdict("advance", "pass", "stage.complete", reason, target);
+    return verdictOf(checks, "advance", "pass", "stage.complete", reason, target);
   }
 
   const unmet = requirements.filter((ch) => ch.outcome !== "pass");
   if (unmet.length > 0) {
     if (overdue) {
-      return verdict(
+      return verdictOf(
+        checks,
         "hold",
         "inconclusive",
         "max_duration",
@@ -305,7 +317,8 @@ function judge(
         { phase: "held" },
       );
     }
-    return verdict(
+    return verdictOf(
+      checks,
       "wait",
       "inconclusive",
       unmet[0]?.id ?? "requirements",
@@ -316,7 +329,8 @@ function judge(
   const open = criteria.filter((ch) => ch.outcome !== "pass");
   if (open.length === 0) {
     if (state.rollout !== null && state.rollout !== v) {
-      return verdict(
+      return verdictOf(
+        checks,
         "wait",
         "pass",
         "rollout_busy",
@@ -327,7 +341,8 @@ function judge(
     const first = ctx.stages[0];
     const share =
       first === undefined ? "" : ` (${formatRate(first.rolloutBasisPoints / 10_000)} of traffic)`;
-    return verdict(
+    return verdictOf(
+      checks,
       "promote",
       "pass",
       "criteria.all_pass",
@@ -336,7 +351,8 @@ function judge(
     );
   }
   if (overdue) {
-    return verdict(
+    return verdictOf(
+      checks,
       "hold",
       "inconclusive",
       "max_duration",
@@ -344,7 +360,8 @@ function judge(
       { phase: "held" },
     );
   }
-  return verdict(
+  return verdictOf(
+    checks,
     "extend",
     "inconclusive",
     open[0]?.id ?? "criteria",

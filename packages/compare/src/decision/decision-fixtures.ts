@@ -17,7 +17,10 @@ export const MIN = 60_000;
 /** A spec with every criterion, one declared segment, two short stages and a watch. */
 export function testSpec(
   patch: {
-    criteria?: Partial<ExperimentSpec["criteria"]>;
+    /** Criteria to change; `undefined` removes one. */
+    criteria?: {
+      [K in keyof ExperimentSpec["criteria"]]?: ExperimentSpec["criteria"][K] | undefined;
+    };
     segments?: ExperimentSpec["segments"];
     stages?: ExperimentSpec["stages"];
     watchMs?: number;

@@ -18,6 +18,10 @@ export interface Routing {
   readonly stage: string;
 }
 
+function sampleOf(spec: EngineContext["spec"], variant: string): number {
+  return spec.variants[variant]?.sampleBasisPoints ?? BASIS_POINTS;
+}
+
 /**
  * The routing of a state. In shadow and live stages, candidates still in shadow (or held from
  * it) are mirrored at their declared sample while the spec's live variant is still live, the
@@ -27,8 +31,6 @@ export interface Routing {
  */
 export function routingOf(ctx: EngineContext, state: DecisionState): Routing {
   const spec = ctx.spec;
-  const sample = (variant: string): number =>
-    spec.variants[variant]?.sampleBasisPoints ?? BASIS_POINTS;
   const holder = state.rollout === null ? undefined : state.candidates[state.rollout];
   const holderPhase = holder?.phase === "held" ? holder.heldFrom?.phase : holder?.phase;
   if (holder !== undefined && holderPhase === "watch") {
@@ -51,7 +53,7 @@ export function routingOf(ctx: EngineContext, state: DecisionState): Routing {
     if (c === undefined) {
       // The control: production mirrored to itself, while the spec's baseline is live.
       if (spec.variants[variant]?.control === true && baselineLive) {
-        mirrored.push({ variant, sampleBasisPoints: sample(variant) });
+        mirrored.push({ variant, sampleBasisPoints: sampleOf(spec, variant) });
       }
       continue;
     }
@@ -60,7 +62,7 @@ export function routingOf(ctx: EngineContext, state: DecisionState): Routing {
       (phase === "shadow" && baselineLive) || (phase === "live" && variant === state.rollout);
     if (mirror) {
       anyActive = true;
-      mirrored.push({ variant, sampleBasisPoints: sample(variant) });
+      mirrored.push({ variant, sampleBasisPoints: sampleOf(spec, variant) });
     }
   }
   if (holder !== undefined && holderPhase === "live") {

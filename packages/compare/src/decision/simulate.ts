@@ -1,9 +1,11 @@
 import { type ExperimentSpec, UmbraError } from "@umbra/protocol";
 import { normalQuantile } from "../statistics/normal-quantile.ts";
 import { createSeededRandom, hashSeed, type SeededRandom } from "../statistics/seeded-random.ts";
+import { wilsonBound } from "../statistics/wilson.ts";
 import { createDecisionEngine, type DecisionEngine } from "./decision-engine.ts";
 import type { DecisionPolicy } from "./decision-policy.ts";
 import type { Decision } from "./decision-state.ts";
+import type { CandidateEvidence } from "./evidence.ts";
 import { createEvidenceAccumulator, type PairObservation } from "./evidence-accumulator.ts";
 
 /** A log-normal latency distribution given by its median and p99. */
@@ -215,20 +217,19 @@ export function prepareScenario(scenario: SimulationScenario): PreparedScenario 
   };
 }
 
-/**
- * One seeded run of the shadow phase through the real engine on a virtual clock: pairs drawn
- * from the profile are fed tick by tick, and the run ends at the first promote, reject or hold.
- * Same scenario and seed, same run.
- */
-export function simulateRun(prepared: PreparedScenario, seed: number): SimulationRun {
-  const { scenario, engine, candidate, cells, cumulative } = prepared;
+/** One tick of a simulated run: the time and the candidate's evidence so far. */
+interface SimulatedTick {
+  readonly tick: number;
+  readonly nowMs: number;
+  readonly evidence: CandidateEvidence;
+}
+
+/** Draws a run's pairs from the profile and yields the candidate's evidence tick by tick. */
+function* simulatedTicks(prepared: PreparedScenario, seed: number): Generator<SimulatedTick> {
+  const { scenario, cells, cumulative } = prepared;
   const random = createSeededRandom(seed);
-  let state = engine.start(START_MS);
   const accumulator = createEvidenceAccumulator({ spec: scenario.spec, windowStartMs: START_MS });
   const perTick = (scenario.pairsPerSecond * scenario.tickMs) / 1000;
-  let owed = 0;
-  let nowMs = START_MS;
-  let last: SimulationRun = { decision: "wait", rule: "none", pairs: 0, elapsedMs: 0 };
   const pair: ScratchPair = {
     outcome: "ok",
     timestampMs: 0,
@@ -237,6 +238,8 @@ export function simulateRun(prepared: PreparedScenario, seed: number): Simulatio
     divergent: false,
     qualityDifference: undefined,
   };
+  let owed = 0;
+  let nowMs = START_MS;
   for (let tick = 1; tick <= prepared.maxTicks; tick++) {
     owed += perTick;
     const n = Math.floor(owed);
@@ -252,7 +255,20 @@ export function simulateRun(prepared: PreparedScenario, seed: number): Simulatio
     }
     accumulator.addPlannedMirrors(n);
     nowMs += scenario.tickMs;
-    const evidence = accumulator.evidence();
+    yield { tick, nowMs, evidence: accumulator.evidence() };
+  }
+}
+
+/**
+ * One seeded run of the shadow phase through the real engine on a virtual clock: pairs drawn
+ * from the profile are fed tick by tick, and the run ends at the first promote, reject or hold.
+ * Same scenario and seed, same run.
+ */
+export function simulateRun(prepared: PreparedScenario, seed: number): SimulationRun {
+  const { scenario, engine, candidate } = prepared;
+  let state = engine.start(START_MS);
+  let last: SimulationRun = { decision: "wait", rule: "none", pairs: 0, elapsedMs: 0 };
+  for (const { tick, nowMs, evidence } of simulatedTicks(prepared, seed)) {
     const evaluation = engine.evaluate(
       state,
       {
@@ -285,6 +301,82 @@ export function simulateRun(prepared: PreparedScenario, seed: number): Simulatio
   return last;
 }
 
+/** The seed of run `index` of a scenario: independent of how runs are split among workers. */
+export function runSeed(seed: number, scenario: string, index: number): number {
+  return hashSeed(seed, `${scenario}/${index}`);
+}
+
+/** Runs `from` (inclusive) to `to` (exclusive) of a scenario. */
+export function simulateRuns(
+  scenario: SimulationScenario,
+  options: { readonly seed: number; readonly from: number; readonly to: number },
+): SimulationRun[] {
+  const prepared = prepareScenario(scenario);
+  const out: SimulationRun[] = [];
+  for (let i = options.from; i < options.to; i++) {
+    out.push(simulateRun(prepared, runSeed(options.seed, scenario.name, i)));
+  }
+  return out;
+}
+
+/**
+ * How many runs a naive rule would promote: a one-sided fixed-sample interval at
+ * `confidence` (Wilson for rates, normal for the quality mean), on `metric` alone, overall
+ * only, looked at every tick once the minimum samples and duration are met. Run on a boundary
+ * scenario it shows what repeated looks do to a fixed-sample guarantee; the engine's
+ * confidence sequences are the remedy.
+ */
+export function simulateNaiveLooks(
+  scenario: SimulationScenario,
+  options: {
+    readonly seed: number;
+    /** First run (inclusive). */
+    readonly from: number;
+    /** Last run (exclusive). */
+    readonly to: number;
+    readonly metric: (typeof SIMULATED_METRICS)[number];
+    readonly confidence: number;
+  },
+): { readonly runs: number; readonly promoted: number } {
+  const prepared = prepareScenario(scenario);
+  const c = scenario.spec.criteria;
+  const z = normalQuantile(options.confidence);
+  let promoted = 0;
+  for (let i = options.from; i < options.to; i++) {
+    for (const { nowMs, evidence } of simulatedTicks(
+      prepared,
+      runSeed(options.seed, scenario.name, i),
+    )) {
+      const o = evidence.overall;
+      const first = evidence.firstSeenMs ?? nowMs;
+      if (o.compared < c.minSamples || nowMs - first < c.minDurationMs) continue;
+      let pass: boolean;
+      if (options.metric === "quality") {
+        const q = o.quality;
+        const mean = q.sum / q.pairs;
+        const sd = Math.sqrt(Math.max(0, q.sumOfSquares / q.pairs - mean * mean));
+        pass = mean - (z * sd) / Math.sqrt(q.pairs) > -(c.qualityMargin ?? 0);
+      } else if (options.metric === "divergence") {
+        pass =
+          wilsonBound(o.divergent, o.compared, "upper", options.confidence) <
+          (c.maxDivergenceRate ?? 0);
+      } else if (options.metric === "latency_p99") {
+        pass =
+          wilsonBound(o.latency.aboveLimit, o.latency.samples, "upper", options.confidence) < 0.01;
+      } else {
+        const attempts = o.outcomes.ok + o.outcomes.error + o.outcomes.timeout;
+        const errors = o.outcomes.error + o.outcomes.timeout;
+        pass = wilsonBound(errors, attempts, "upper", options.confidence) < (c.maxErrorRate ?? 0);
+      }
+      if (pass) {
+        promoted++;
+        break;
+      }
+    }
+  }
+  return { runs: Math.max(0, options.to - options.from), promoted };
+}
+
 function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -294,23 +386,15 @@ function median(values: number[]): number | null {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Runs a scenario `runs` times, run i seeded from (`seed`, name, i), and counts the outcomes. */
-export function runScenario(
-  scenario: SimulationScenario,
-  options: { readonly runs: number; readonly seed: number },
-): ScenarioSummary {
-  if (!(Number.isInteger(options.runs) && options.runs > 0)) {
-    throw UmbraError.invalid("runs", "must be an integer > 0");
-  }
-  const prepared = prepareScenario(scenario);
+/** Counts the outcomes of a scenario's runs. */
+export function summarizeRuns(name: string, runs: readonly SimulationRun[]): ScenarioSummary {
   let promoted = 0;
   let rejected = 0;
   let held = 0;
   const toPromote: number[] = [];
   const toReject: number[] = [];
   const rejectRules: Record<string, number> = {};
-  for (let i = 0; i < options.runs; i++) {
-    const run = simulateRun(prepared, hashSeed(options.seed, `${scenario.name}/${i}`));
+  for (const run of runs) {
     if (run.decision === "promote") {
       promoted++;
       toPromote.push(run.pairs);
@@ -322,19 +406,32 @@ export function runScenario(
       held++;
     }
   }
+  const n = Math.max(1, runs.length);
   return {
-    name: scenario.name,
-    runs: options.runs,
+    name,
+    runs: runs.length,
     promoted,
     rejected,
     held,
-    promotedRate: promoted / options.runs,
-    rejectedRate: rejected / options.runs,
-    heldRate: held / options.runs,
+    promotedRate: promoted / n,
+    rejectedRate: rejected / n,
+    heldRate: held / n,
     medianPairsToPromote: median(toPromote),
     medianPairsToReject: median(toReject),
     rejectRules,
   };
+}
+
+/** Runs a scenario `runs` times, run i seeded from (`seed`, name, i), and counts the outcomes. */
+export function runScenario(
+  scenario: SimulationScenario,
+  options: { readonly runs: number; readonly seed: number },
+): ScenarioSummary {
+  if (!(Number.isInteger(options.runs) && options.runs > 0)) {
+    throw UmbraError.invalid("runs", "must be an integer > 0");
+  }
+  const runs = simulateRuns(scenario, { seed: options.seed, from: 0, to: options.runs });
+  return summarizeRuns(scenario.name, runs);
 }
 
 /** The spec of the standard simulations: every criterion declared, one segment attribute. */
@@ -409,6 +506,8 @@ export interface StandardScenarioOptions {
   readonly pairsPerSecond?: number;
   /** Time between ticks. Default 60 000. */
   readonly tickMs?: number;
+  /** The shadow's maximum duration (where boundary runs end, held). Default the spec's 2 hours. */
+  readonly maxDurationMs?: number;
 }
 
 /**
@@ -419,8 +518,15 @@ export interface StandardScenarioOptions {
  * be caught).
  */
 export function standardScenarios(options: StandardScenarioOptions = {}): SimulationScenario[] {
+  const spec: ExperimentSpec =
+    options.maxDurationMs === undefined
+      ? SIMULATION_SPEC
+      : {
+          ...SIMULATION_SPEC,
+          criteria: { ...SIMULATION_SPEC.criteria, maxDurationMs: options.maxDurationMs },
+        };
   const base = {
-    spec: SIMULATION_SPEC,
+    spec,
     segmentShares: { device: { mobile: 0.4, desktop: 0.6 } },
     pairsPerSecond: options.pairsPerSecond ?? 5,
     tickMs: options.tickMs ?? 60_000,
