@@ -21,6 +21,8 @@ export interface CollectorMetrics {
   readonly consumerPending: Gauge<"experiment" | "kind">;
   /** Experiments this replica holds the lease of. */
   readonly experimentsOwned: Gauge<never>;
+  /** Experiments discovered (streams and specs); the sum of `experimentsOwned` over replicas should match. */
+  readonly experimentsKnown: Gauge<never>;
   /** Leases lost to another replica or to expiry. */
   readonly leasesLost: Counter<never>;
 }
@@ -84,6 +86,11 @@ export function createCollectorMetrics(replicaId: string): CollectorMetrics {
     experimentsOwned: new Gauge({
       name: "umbra_collector_experiments_owned",
       help: "Experiments this replica holds the lease of.",
+      registers,
+    }),
+    experimentsKnown: new Gauge({
+      name: "umbra_collector_experiments_known",
+      help: "Experiments discovered in the streams and the spec registry; unowned = known - sum(owned).",
       registers,
     }),
     leasesLost: new Counter({

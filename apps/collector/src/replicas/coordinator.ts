@@ -133,8 +133,7 @@ export class Coordinator {
         await this.#release(last);
       }
     }
-    const over = this.#known.size - config.maxExperiments * replicas;
-    if (over > 0) metrics.dropped.inc({ what: "experiments_over_capacity" }, over);
+    metrics.experimentsKnown.set(this.#known.size);
     for (const experiment of [...this.#known].sort()) {
       if (this.#closed || this.#partitions.size >= share) break;
       if (this.#partitions.has(experiment)) continue;
