@@ -72,6 +72,100 @@ export {
 export type { DiffOptions, DiffSummary } from "./comparators/structured-diff.ts";
 export { diffValues } from "./comparators/structured-diff.ts";
 export type {
+  ScopeRef,
+  StatisticalMetric,
+} from "./decision/alpha-plan.ts";
+export { DEFAULT_ALPHA } from "./decision/alpha-plan.ts";
+export type { Check } from "./decision/check.ts";
+export { CheckGroup, CheckMethod, CheckOutcome } from "./decision/check.ts";
+export type {
+  BetaPrior,
+  ConfidenceBounds,
+  MeanSequenceOptions,
+  MeanStatistics,
+} from "./decision/confidence-sequence.ts";
+export {
+  bernoulliConfidenceSequence,
+  DEFAULT_VARIANCE_PRIOR_COUNT,
+  JEFFREYS_PRIOR,
+  meanConfidenceSequence,
+  normalMixtureMargin,
+  optimalMixtureRho2,
+} from "./decision/confidence-sequence.ts";
+export type {
+  CandidateEvaluation,
+  DecisionEngine,
+  DecisionEngineOptions,
+  Evaluation,
+} from "./decision/decision-engine.ts";
+export { createDecisionEngine } from "./decision/decision-engine.ts";
+export type { DecisionPolicy } from "./decision/decision-policy.ts";
+export { DEFAULT_DECISION_POLICY, resolveDecisionPolicy } from "./decision/decision-policy.ts";
+export type {
+  ActivePhase,
+  CandidateState,
+  DecisionOutcome,
+  DecisionState,
+  HeldFrom,
+} from "./decision/decision-state.ts";
+export { Decision, FINISHED_PHASES, Phase } from "./decision/decision-state.ts";
+export type {
+  CandidateEvidence,
+  ExperimentEvidence,
+  LatencyEvidence,
+  OutcomeCounts,
+  QualityEvidence,
+  ScopeEvidence,
+  TrafficSplit,
+} from "./decision/evidence.ts";
+export {
+  checkCandidateEvidence,
+  checkExperimentEvidence,
+  emptyCandidateEvidence,
+  emptyOutcomeCounts,
+  emptyScopeEvidence,
+} from "./decision/evidence.ts";
+export type {
+  EvidenceAccumulator,
+  EvidenceAccumulatorOptions,
+  PairObservation,
+} from "./decision/evidence-accumulator.ts";
+export {
+  createEvidenceAccumulator,
+  DEFAULT_MAX_SEGMENT_VALUES,
+} from "./decision/evidence-accumulator.ts";
+export type { ExplainOptions } from "./decision/explain-decisions.ts";
+export { explainDecisions } from "./decision/explain-decisions.ts";
+export type { CommandResult, ManualCommand } from "./decision/manual-command.ts";
+export { ManualCommandKind } from "./decision/manual-command.ts";
+export type { Routing } from "./decision/routing.ts";
+export type {
+  CandidateProfile,
+  LatencyProfile,
+  PreparedScenario,
+  ScenarioSummary,
+  SimulationCell,
+  SimulationHeadline,
+  SimulationRun,
+  SimulationScenario,
+  StandardScenarioOptions,
+} from "./decision/simulate.ts";
+export {
+  AA_PROFILE,
+  latencyAbove,
+  prepareScenario,
+  runScenario,
+  runSeed,
+  SIMULATED_METRICS,
+  SIMULATION_SPEC,
+  simulateNaiveLooks,
+  simulateRun,
+  simulateRuns,
+  simulationHeadline,
+  standardScenarios,
+  summarizeRuns,
+} from "./decision/simulate.ts";
+export type {
   CategoricalRateRow,
   CategoricalRates,
   CategoricalRatesJson,

@@ -28,7 +28,11 @@ export interface QualityEvidence {
 export interface LatencyEvidence {
   /** Latency samples: `ok` pairs outside the warm-up window, plus timeouts. */
   readonly samples: number;
-  /** Samples slower than `maxShadowP99LatencyMs` (a timeout always counts as slower). */
+  /**
+   * Samples slower than `maxShadowP99LatencyMs` (a timeout always counts as slower): counted
+   * exactly per pair, or from a histogram with `LatencyHistogram.countAbove`, which errs high —
+   * the safe side.
+   */
   readonly aboveLimit: number;
   /** The observed p99 in ms, for reports; `null` when unknown. */
   readonly p99Ms: number | null;

@@ -82,7 +82,8 @@ export interface ScenarioSummary {
 
 const START_MS = Date.UTC(2026, 0, 1);
 
-interface Cell {
+/** One combination of segment values of a scenario, with its effective profile. */
+export interface SimulationCell {
   readonly segment: Record<string, string>;
   readonly profile: CandidateProfile;
   readonly mu: number;
@@ -106,7 +107,7 @@ function checkProfile(p: CandidateProfile, where: string): void {
   }
 }
 
-function cellsOf(s: SimulationScenario): { cells: Cell[]; cumulative: number[] } {
+function cellsOf(s: SimulationScenario): { cells: SimulationCell[]; cumulative: number[] } {
   let combos: { segment: Record<string, string>; share: number; keys: string[] }[] = [
     { segment: {}, share: 1, keys: [] },
   ];
@@ -124,7 +125,7 @@ function cellsOf(s: SimulationScenario): { cells: Cell[]; cumulative: number[] }
     );
   }
   const z99 = normalQuantile(0.99);
-  const cells: Cell[] = [];
+  const cells: SimulationCell[] = [];
   const cumulative: number[] = [];
   let acc = 0;
   for (const combo of combos) {
@@ -161,7 +162,7 @@ interface ScratchPair {
   qualityDifference: number | undefined;
 }
 
-function drawPair(cell: Cell, random: SeededRandom, pair: ScratchPair): void {
+function drawPair(cell: SimulationCell, random: SeededRandom, pair: ScratchPair): void {
   const p = cell.profile;
   pair.segment = cell.segment;
   pair.latencyMs = undefined;
@@ -188,7 +189,7 @@ export interface PreparedScenario {
   readonly scenario: SimulationScenario;
   readonly engine: DecisionEngine;
   readonly candidate: string;
-  readonly cells: readonly Cell[];
+  readonly cells: readonly SimulationCell[];
   readonly cumulative: readonly number[];
   readonly maxTicks: number;
 }
@@ -249,7 +250,7 @@ function* simulatedTicks(prepared: PreparedScenario, seed: number): Generator<Si
       const u = random.next();
       let k = 0;
       while (k < cumulative.length - 1 && u >= (cumulative[k] as number)) k++;
-      drawPair(cells[k] as Cell, random, pair);
+      drawPair(cells[k] as SimulationCell, random, pair);
       // The accumulator reads `undefined` fields as absent, as it would optional ones.
       accumulator.add(pair as PairObservation);
     }
