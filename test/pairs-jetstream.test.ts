@@ -44,7 +44,7 @@ describe("pair records through JetStream", () => {
     const sent = new Map<string, PairRecord>();
     const pending = new Set<Promise<unknown>>();
     for (const record of generatePairRecords({ seed: 7, count: COUNT })) {
-      const id = pairMessageId(record.requestId, record.variant);
+      const id = pairMessageId(record.experiment, record.requestId, record.variant);
       sent.set(id, record);
       const p = conn.js.publish(
         Subjects.pairs(record.experiment, record.variant),
@@ -81,7 +81,7 @@ describe("pair records through JetStream", () => {
     for await (const m of messages) {
       const record = decodePair(m.data);
       const id = m.headers?.get("Nats-Msg-Id") ?? "";
-      expect(id).toBe(pairMessageId(record.requestId, record.variant));
+      expect(id).toBe(pairMessageId(record.experiment, record.requestId, record.variant));
       expect(received.has(id)).toBe(false);
       received.set(id, record);
       m.ack();

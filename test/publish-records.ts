@@ -28,7 +28,7 @@ export function pairMessage(record: PairRecord): Outgoing {
   return {
     subject: Subjects.pairs(record.experiment, record.variant),
     data: encodePair(record),
-    msgID: pairMessageId(record.requestId, record.variant),
+    msgID: pairMessageId(record.experiment, record.requestId, record.variant),
   };
 }
 

@@ -82,7 +82,7 @@ async function publish(nc: NatsConnection, shape: Shape, n: number): Promise<voi
   const pending = new Set<Promise<unknown>>();
   for (const r of benchRecords(shape, n)) {
     const p = js.publish(Subjects.pairs(r.experiment, r.variant), encodePair(r), {
-      msgID: pairMessageId(r.requestId, r.variant),
+      msgID: pairMessageId(r.experiment, r.requestId, r.variant),
     });
     pending.add(p);
     void p.finally(() => pending.delete(p)).catch(() => undefined);

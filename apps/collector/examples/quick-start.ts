@@ -15,7 +15,7 @@ try {
   // What the SDK does in serving code: one pair record per (request, shadow variant).
   for (const pair of generatePairRecords({ seed: 1, count: 300, experiment: "ranker" })) {
     await conn.js.publish(Subjects.pairs(pair.experiment, pair.variant), encodePair(pair), {
-      msgID: pairMessageId(pair.requestId, pair.variant),
+      msgID: pairMessageId(pair.experiment, pair.requestId, pair.variant),
     });
   }
   const report = await waitFor(

@@ -47,7 +47,7 @@ describe("createCollector", () => {
       const records = [...generatePairRecords({ seed: 1, count: 300, experiment: "ranker" })];
       for (const r of records) {
         await conn.js.publish(Subjects.pairs(r.experiment, r.variant), encodePair(r), {
-          msgID: pairMessageId(r.requestId, r.variant),
+          msgID: pairMessageId(r.experiment, r.requestId, r.variant),
         });
       }
       const report = await waitFor(
@@ -81,7 +81,7 @@ describe("createCollector", () => {
           Subjects.pairs(r.experiment, r.variant),
           encodePair({ ...r, requestId }),
           {
-            msgID: pairMessageId(requestId, r.variant),
+            msgID: pairMessageId(r.experiment, requestId, r.variant),
           },
         );
       }

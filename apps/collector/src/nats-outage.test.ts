@@ -49,7 +49,7 @@ async function publish(seed: number, count: number): Promise<void> {
         Subjects.pairs(r.experiment, r.variant),
         encodePair({ ...r, requestId }),
         {
-          msgID: pairMessageId(requestId, r.variant),
+          msgID: pairMessageId(r.experiment, requestId, r.variant),
         },
       );
     }

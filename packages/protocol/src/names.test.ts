@@ -8,7 +8,8 @@ describe("subjects", () => {
     expect(Subjects.labels("ranker")).toBe("umbra.labels.ranker");
     expect(Subjects.decisions("ranker")).toBe("umbra.decisions.ranker");
     expect(Subjects.deadLetters("pairs")).toBe("umbra.dlq.pairs");
-    expect(pairMessageId("req-1", "A")).toBe("req-1:A");
+    expect(pairMessageId("ranker", "req-1", "A")).toBe("ranker/req-1:A");
+    expect(pairMessageId("search", "req-1", "A")).not.toBe(pairMessageId("ranker", "req-1", "A"));
   });
 
   it.each(["", "a.b", "a b", "a*", "a>", "é", "x".repeat(65)])(

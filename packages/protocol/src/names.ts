@@ -77,7 +77,12 @@ export const Subjects = {
   },
 } as const;
 
-/** The JetStream message id of a pair record, used for server-side dedupe. */
-export function pairMessageId(requestId: string, variant: string): string {
-  return `${requestId}:${variant}`;
+/**
+ * The JetStream message id of a pair record, `<experiment>/<requestId>:<variant>`, used for
+ * server-side dedupe. JetStream dedupes across the whole stream and every experiment shares
+ * `UMBRA_PAIRS`, so the experiment is part of the id: two experiments that see the same request
+ * id (the same user request shadowed by two teams) must not swallow each other's records.
+ */
+export function pairMessageId(experiment: string, requestId: string, variant: string): string {
+  return `${experiment}/${requestId}:${variant}`;
 }

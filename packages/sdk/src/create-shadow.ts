@@ -141,6 +141,10 @@ export interface Shadow<I, O> {
 }
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+/** Jobs that trigger a hand-off to the engine at once. */
+const HANDOFF_BATCH = 64;
+/** The longest a job waits for its batch (worker engine). */
+const HANDOFF_DELAY_MS = 2;
 
 /**
  * Creates the shadow of one experiment.
@@ -275,12 +279,18 @@ export async function createShadow<I, O>(options: ShadowOptions<I, O>): Promise<
   let closed = false;
   const maxPending = options.maxPendingMirrors ?? 20_000;
 
-  // Hand-off: jobs collected during a tick go to the engine together, after the answers.
+  // Hand-off: jobs go to the engine in batches, after the answers: when HANDOFF_BATCH have
+  // collected, or HANDOFF_DELAY_MS after the first (inline: at the end of the tick). One message
+  // per request would cost the request thread far more than the mirror itself.
   let jobs: MirrorJob[] = [];
   let inputs: I[] = [];
-  let handoffScheduled = false;
+  let handoffTimer: NodeJS.Timeout | undefined;
+  let handoffImmediate: NodeJS.Immediate | undefined;
   const flushJobs = () => {
-    handoffScheduled = false;
+    if (handoffTimer !== undefined) clearTimeout(handoffTimer);
+    if (handoffImmediate !== undefined) clearImmediate(handoffImmediate);
+    handoffTimer = undefined;
+    handoffImmediate = undefined;
     if (jobs.length === 0) return;
     const batch = jobs;
     const batchInputs = inputs;
@@ -512,9 +522,11 @@ export async function createShadow<I, O>(options: ShadowOptions<I, O>): Promise<
           production,
         });
         inputs.push(request.input);
-        if (!handoffScheduled) {
-          handoffScheduled = true;
-          setImmediate(flushJobs);
+        if (jobs.length >= HANDOFF_BATCH) {
+          if (handoffImmediate === undefined) handoffImmediate = setImmediate(flushJobs);
+        } else if (handoffTimer === undefined && handoffImmediate === undefined) {
+          if (useWorker) handoffTimer = setTimeout(flushJobs, HANDOFF_DELAY_MS);
+          else handoffImmediate = setImmediate(flushJobs);
         }
       }
       if (failed) throw failure;

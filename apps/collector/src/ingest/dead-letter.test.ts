@@ -139,7 +139,7 @@ describe("dead letters", () => {
         await send(
           Subjects.pairs(r.experiment, r.variant),
           encodePair(r),
-          pairMessageId(r.requestId, r.variant),
+          pairMessageId(r.experiment, r.requestId, r.variant),
         );
       }
     }

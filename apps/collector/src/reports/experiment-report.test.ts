@@ -104,7 +104,7 @@ describe("the experiment report", () => {
     );
     for (const r of records) {
       await conn.js.publish(Subjects.pairs(r.experiment, r.variant), encodePair(r), {
-        msgID: pairMessageId(r.requestId, r.variant),
+        msgID: pairMessageId(r.experiment, r.requestId, r.variant),
       });
     }
     const planned = { A: 530, B: 520, C: 510 };

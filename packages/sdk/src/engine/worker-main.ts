@@ -57,9 +57,24 @@ function drain(): void {
   if (slice === jobs) backlog.shift();
   else backlog[0] = jobs.slice(CHUNK);
   engine.submit(slice);
-  send({ t: "ack", count: slice.length });
+  ack(slice.length);
   scheduleRecords();
   setImmediate(drain);
+}
+
+// Acks are coalesced (at most one message per ACK_DELAY_MS), so the request thread does not pay
+// a message per request.
+const ACK_DELAY_MS = 10;
+let unacked = 0;
+let ackTimer: NodeJS.Timeout | undefined;
+function ack(count: number): void {
+  unacked += count;
+  if (ackTimer === undefined) ackTimer = setTimeout(flushAck, ACK_DELAY_MS);
+}
+function flushAck(): void {
+  ackTimer = undefined;
+  if (unacked > 0) send({ t: "ack", count: unacked });
+  unacked = 0;
 }
 
 function backlogDrained(): Promise<void> {
@@ -86,6 +101,7 @@ port.on("message", (m: ToWorker) => {
       void backlogDrained()
         .then(() => engine.settle(m.timeoutMs))
         .then((ok) => {
+          flushAck();
           sendRecords();
           send({ t: "stats", stats: engine.stats() });
           send({ t: "settled", id: m.id, ok });
@@ -96,10 +112,11 @@ port.on("message", (m: ToWorker) => {
       // Whatever still waits is admitted now, so it gets its records (closing drops it as "closed").
       for (const jobs of backlog.splice(0)) {
         engine.submit(jobs);
-        send({ t: "ack", count: jobs.length });
+        ack(jobs.length);
       }
       void engine.close(m.timeoutMs).then(
         () => {
+          flushAck();
           sendRecords();
           send({ t: "stats", stats: engine.stats() });
           send({ t: "closed" });

@@ -163,7 +163,7 @@ export function createNatsSink(options: NatsSinkOptions): RecordSink {
       enqueue({
         subject: Subjects.pairs(record.experiment, record.variant),
         data,
-        msgID: pairMessageId(record.requestId, record.variant),
+        msgID: pairMessageId(record.experiment, record.requestId, record.variant),
       });
     },
     publishExposure(record: ExposureRecord) {
