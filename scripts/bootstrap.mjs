@@ -27,7 +27,11 @@ const installed = join(root, "node_modules", ".package-lock.json");
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
   console.log("umbra bootstrap: installing dependencies (npm ci)…");
   const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
-  if (r.status !== 0) fail("`npm ci` failed; see the output above.");
+  if (r.status !== 0) {
+    fail(
+      "`npm ci` failed; see the output above. If it says the lock file is out of sync, run `npm install` and then `node scripts/lock-platform-entries.mjs` (this registry lacks other platforms' optional binaries) and commit package-lock.json.",
+    );
+  }
 }
 
 function findOnPath(binary) {
