@@ -69,10 +69,16 @@ describe("a NATS outage", () => {
     let healthWhileDown: string | undefined;
     await nats.restart({
       whileDown: () =>
-        waitFor(() => (healthWhileDown = collector.health().status) === "degraded", {
-          timeoutMs: 5_000,
-          message: "health degraded while NATS is down",
-        }),
+        waitFor(
+          () => {
+            healthWhileDown = collector.health().status;
+            return healthWhileDown === "degraded";
+          },
+          {
+            timeoutMs: 5_000,
+            message: "health degraded while NATS is down",
+          },
+        ),
     });
     await reconnected;
     expect(healthWhileDown).toBe("degraded");
