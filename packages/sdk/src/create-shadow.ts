@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { encodeModelInput } from "@umbra/proto";
 import {
   DEFAULT_STRIPPED_HEADERS,
   type EvaluatedPlan,
@@ -584,13 +585,10 @@ function errorInfo(error: unknown): ErrorInfo {
 
 /** Encodes an input once: numeric vectors as float32 bytes, anything else as msgpack. */
 export function encodeInput(input: unknown): EncodedInput {
-  if (input instanceof Float32Array)
-    return { kind: "f32", bytes: new Uint8Array(input.slice().buffer) };
-  if (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === "number")) {
-    return { kind: "f32", bytes: new Uint8Array(Float32Array.from(input as number[]).buffer) };
-  }
-  // encodeValue returns a view into msgpackr's shared buffer; copy so the job owns its bytes.
-  return { kind: "msgpack", bytes: encodeValue(input).slice() };
+  const encoded = encodeModelInput(input);
+  // msgpack bytes are a view into msgpackr's shared buffer; copy so the job owns exactly its bytes
+  // (a view would drag the whole buffer across the worker boundary).
+  return encoded.kind === "msgpack" ? { kind: "msgpack", bytes: encoded.bytes.slice() } : encoded;
 }
 
 function forwardHeaders(
