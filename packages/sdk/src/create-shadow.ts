@@ -4,7 +4,6 @@ import { encodeModelInput } from "@umbra/proto";
 import {
   DEFAULT_STRIPPED_HEADERS,
   type EvaluatedPlan,
-  encodeValue,
   isSubjectToken,
   REQUEST_ID_HEADER,
   SHADOW_HEADER,
