@@ -15,6 +15,10 @@ export const CollectorErrorCode = {
   PayloadTooLarge: "payload_too_large",
   /** A compare-and-swap lost: another replica (or a newer spec) changed the state first. */
   Conflict: "conflict",
+  /** A mutating request came without `Authorization: Bearer <token>`. */
+  Unauthenticated: "unauthenticated",
+  /** A mutating request came with the wrong token, or the collector is read-only (no token configured). */
+  PermissionDenied: "permission_denied",
   /** NATS, JetStream or a KV bucket did not answer, or the collector is not started. */
   Unavailable: "unavailable",
   /** A deadline passed before the work finished. */

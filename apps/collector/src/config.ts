@@ -1,4 +1,7 @@
 import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { type DecisionPolicy, resolveDecisionPolicy } from "@umbra/compare";
+import { UmbraError } from "@umbra/protocol";
 import { CollectorError } from "./collector-error.ts";
 
 /** Everything the collector reads from its environment, validated once by {@link loadConfig}. */
@@ -37,10 +40,35 @@ export interface CollectorConfig {
   readonly pendingLabels: number;
   /** pino log level (`UMBRA_LOG_LEVEL`). */
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /**
+   * The flagd flag file the collector rewrites when it promotes or rolls back (`UMBRA_FLAG_FILE`),
+   * as an absolute path; `null`: promotion is off (the collector only reports).
+   */
+  readonly flagFile: string | null;
+  /** Interface of the flagd.sync.v1 endpoint (`UMBRA_FLAG_SYNC_HOST`). */
+  readonly flagSyncHost: string;
+  /** Port of the flagd.sync.v1 endpoint serving the flag file (`UMBRA_FLAG_SYNC_PORT`; 0: a free port; `null`: not served). */
+  readonly flagSyncPort: number | null;
+  /**
+   * The bearer token of the mutating HTTP endpoints (`UMBRA_ADMIN_TOKEN`); `null`: read-only, the
+   * mutating endpoints answer 403.
+   */
+  readonly adminToken: string | null;
+  /** How often the advancer of each held experiment evaluates its promotion (`UMBRA_DECISION_TICK_MS`). */
+  readonly decisionTickMs: number;
+  /**
+   * A candidate's evaluation that changes nothing is logged when its decision or rule differs from
+   * the last logged one, or this long after it (`UMBRA_DECISION_SAMPLE_MS`; 0 logs every tick).
+   */
+  readonly decisionSampleMs: number;
+  /** Operational bounds of the decision engine (`UMBRA_DECISION_POLICY`, a JSON object), all fields resolved. */
+  readonly decisionPolicy: DecisionPolicy;
+  /** Most decision records kept per experiment in `UMBRA_DECISIONS` (`UMBRA_DECISION_LOG_MAX`). */
+  readonly decisionLogMax: number;
 }
 
 /** The defaults {@link loadConfig} uses for every variable that is not set. */
-export const DEFAULT_CONFIG: Omit<CollectorConfig, "replicaId"> = {
+export const DEFAULT_CONFIG: Omit<CollectorConfig, "replicaId" | "decisionPolicy"> = {
   natsServers: ["nats://127.0.0.1:4222"],
   httpHost: "127.0.0.1",
   httpPort: 7070,
@@ -57,7 +85,17 @@ export const DEFAULT_CONFIG: Omit<CollectorConfig, "replicaId"> = {
   streamReplicas: 1,
   pendingLabels: 20_000,
   logLevel: "info",
+  flagFile: null,
+  flagSyncHost: "127.0.0.1",
+  flagSyncPort: null,
+  adminToken: null,
+  decisionTickMs: 1_000,
+  decisionSampleMs: 60_000,
+  decisionLogMax: 100_000,
 };
+
+/** The shortest admin token accepted: a guessable token is worse than none. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -136,6 +174,50 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     );
   }
 
+  const adminToken = env.UMBRA_ADMIN_TOKEN?.trim() || null;
+  if (
+    adminToken !== null &&
+    (adminToken.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(adminToken))
+  ) {
+    // The value itself never goes into the message: it may be the real token with a typo.
+    throw CollectorError.invalid(
+      "UMBRA_ADMIN_TOKEN",
+      `must be at least ${MIN_ADMIN_TOKEN_LENGTH} printable ASCII characters without spaces`,
+    );
+  }
+  const flagFile = env.UMBRA_FLAG_FILE?.trim() ? resolve(env.UMBRA_FLAG_FILE.trim()) : null;
+  const syncPortRaw = env.UMBRA_FLAG_SYNC_PORT?.trim();
+  const flagSyncPort =
+    syncPortRaw === undefined || syncPortRaw === ""
+      ? null
+      : int("UMBRA_FLAG_SYNC_PORT", 0, 0, 65_535);
+  if (flagSyncPort !== null && flagFile === null) {
+    throw CollectorError.invalid(
+      "UMBRA_FLAG_SYNC_PORT",
+      "needs UMBRA_FLAG_FILE: the endpoint serves that file",
+    );
+  }
+  let decisionPolicy: DecisionPolicy;
+  const policyRaw = env.UMBRA_DECISION_POLICY?.trim();
+  try {
+    const parsed: unknown = policyRaw ? JSON.parse(policyRaw) : {};
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw CollectorError.invalid(
+        "UMBRA_DECISION_POLICY",
+        'must be a JSON object such as {"maxIdleMs":60000}',
+      );
+    }
+    decisionPolicy = resolveDecisionPolicy(parsed as Partial<DecisionPolicy>);
+  } catch (error) {
+    if (error instanceof CollectorError) throw error;
+    const e = error instanceof UmbraError ? error : undefined;
+    throw CollectorError.invalid(
+      `UMBRA_DECISION_POLICY${e?.field === undefined ? "" : `.${e.field.replace(/^policy\./, "")}`}`,
+      e?.rule ?? 'must be a JSON object such as {"maxIdleMs":60000}',
+      error,
+    );
+  }
+
   const config: CollectorConfig = {
     natsServers,
     httpHost: env.UMBRA_HTTP_HOST?.trim() || DEFAULT_CONFIG.httpHost,
@@ -174,6 +256,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     streamReplicas,
     pendingLabels: int("UMBRA_PENDING_LABELS", DEFAULT_CONFIG.pendingLabels, 0, 10_000_000),
     logLevel: logLevel as CollectorConfig["logLevel"],
+    flagFile,
+    flagSyncHost: env.UMBRA_FLAG_SYNC_HOST?.trim() || DEFAULT_CONFIG.flagSyncHost,
+    flagSyncPort,
+    adminToken,
+    decisionTickMs: int("UMBRA_DECISION_TICK_MS", DEFAULT_CONFIG.decisionTickMs, 50, 3_600_000),
+    decisionSampleMs: int(
+      "UMBRA_DECISION_SAMPLE_MS",
+      DEFAULT_CONFIG.decisionSampleMs,
+      0,
+      86_400_000,
+    ),
+    decisionPolicy,
+    decisionLogMax: int("UMBRA_DECISION_LOG_MAX", DEFAULT_CONFIG.decisionLogMax, 100, 100_000_000),
   };
   if (config.checkpointIntervalMs * 2 >= config.ackWaitMs) {
     // A checkpoint must land well before JetStream redelivers what it covers.

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { access, open as openFile, rename, rm } from "node:fs/promises";
 import type { RequestListener } from "node:http";
+import { basename, dirname, join } from "node:path";
 import {
   type JetStreamClient,
   type JetStreamManager,
@@ -7,7 +9,14 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { ExperimentSpec } from "@umbra/protocol";
+import { createDecisionEngine, type DecisionEngine } from "@umbra/compare";
+import {
+  type FlagSyncServer,
+  serveFlagSync,
+  type WatchedFlagFile,
+  watchFlagFile,
+} from "@umbra/proto";
+import { buildFlagFile, type ExperimentSpec } from "@umbra/protocol";
 import { type Logger, pino } from "pino";
 import { CheckpointStore } from "./checkpoint/checkpoint-store.ts";
 import { type CollectorBuckets, openBuckets } from "./checkpoint/open-buckets.ts";
@@ -17,6 +26,11 @@ import type { CollectorConfig } from "./config.ts";
 import { createHttpApi } from "./http/http-api.ts";
 import { ensureStreams } from "./ingest/ensure-streams.ts";
 import { type CollectorMetrics, createCollectorMetrics } from "./metrics/collector-metrics.ts";
+import { checkBearer } from "./promotion/admin-token.ts";
+import { sendControl } from "./promotion/control-channel.ts";
+import { readDecisions } from "./promotion/decision-log.ts";
+import { FlagFileStore } from "./promotion/flag-file-store.ts";
+import { buildPromotionStatus, type PromotionStatus } from "./promotion/promotion-status.ts";
 import { Coordinator } from "./replicas/coordinator.ts";
 import { LeaseManager } from "./replicas/lease-manager.ts";
 import {
@@ -56,6 +70,10 @@ export interface Collector extends CollectorService {
   round(): Promise<void>;
   /** Experiments whose lease this replica holds. */
   held(): string[];
+  /** `host:port` of the flagd.sync.v1 endpoint, once started; `null` when not served. */
+  flagSyncAddress(): string | null;
+  /** Runs one promotion tick of `experiment` now, if this replica advances it; tests use it. */
+  tick(experiment: string): Promise<void>;
   /** Stops consuming with a final checkpoint per experiment, releases leases. Leaves `nc` open. */
   close(): Promise<void>;
 }
@@ -68,6 +86,37 @@ interface Started {
   readonly specs: SpecRegistry;
   readonly leases: LeaseManager;
   readonly coordinator: Coordinator;
+  readonly flags: FlagFileStore | undefined;
+  readonly sync: { readonly watched: WatchedFlagFile; readonly server: FlagSyncServer } | undefined;
+}
+
+/** How long a command waits for the replica holding the experiment. */
+const COMMAND_TIMEOUT_MS = 15_000;
+/** Engines kept for status pages of other replicas' experiments. */
+const MAX_STATUS_ENGINES = 64;
+
+/** Creates an empty flag file if there is none, atomically, so watchers and flagd can start. */
+async function ensureFlagFile(path: string): Promise<void> {
+  try {
+    await access(path);
+    return;
+  } catch {
+    // Missing: create it below.
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.init.tmp`);
+  const handle = await openFile(temp, "wx", 0o644);
+  try {
+    await handle.writeFile(`${JSON.stringify(buildFlagFile({}), null, 2)}\n`, "utf8");
+  } finally {
+    await handle.close();
+  }
+  try {
+    await access(path);
+    // Someone else created it meanwhile: theirs wins.
+    await rm(temp, { force: true });
+  } catch {
+    await rename(temp, path);
+  }
 }
 
 /**
@@ -99,6 +148,40 @@ export function createCollector(deps: CollectorDeps): Collector {
     }
   })().catch(() => undefined);
   const checkpointCache = new Map<string, { revision: number; state: ExperimentState }>();
+  const statusEngines = new Map<string, DecisionEngine>();
+  const engineFor = (experiment: string, hash: string): DecisionEngine | undefined => {
+    const registered = started?.specs.get(experiment);
+    if (registered?.hash !== hash) return undefined;
+    const own = started?.coordinator.advancer(experiment)?.engineFor(registered);
+    if (own !== undefined) return own;
+    let engine = statusEngines.get(hash);
+    if (engine === undefined) {
+      engine = createDecisionEngine({
+        spec: registered.spec,
+        specHash: hash,
+        policy: config.decisionPolicy,
+      });
+      if (statusEngines.size >= MAX_STATUS_ENGINES) statusEngines.clear();
+      statusEngines.set(hash, engine);
+    }
+    return engine;
+  };
+  const promotionStatus = async (experiment: string): Promise<PromotionStatus> => {
+    const v = await view(experiment);
+    const slot = v.state.promotion;
+    const advancer = started?.coordinator.advancer(experiment);
+    return buildPromotionStatus({
+      experiment,
+      slot,
+      registered: v.spec,
+      engine: slot === undefined ? undefined : engineFor(experiment, slot.control.specHash),
+      source: v.source,
+      owner: v.owner ?? null,
+      flagFileConfigured: config.flagFile !== null,
+      flagProblem: advancer?.flagProblem ?? null,
+      lastError: advancer?.lastError ?? null,
+    });
+  };
 
   const need = (): Started => {
     if (started === undefined || status === "closed") {
@@ -169,9 +252,13 @@ export function createCollector(deps: CollectorDeps): Collector {
       status: status === "ok" && (!connected || nc.isClosed()) ? "degraded" : status,
       replica: config.replicaId,
       experiments: started === undefined ? [] : [...started.coordinator.partitions.keys()],
+      flagFile: config.flagFile,
+      flagSync: started?.sync?.server.address ?? null,
+      readOnly: config.adminToken === null,
     }),
     metricsText: async () => {
       await started?.coordinator.refreshPending();
+      if (started?.sync !== undefined) metrics.flagSyncStreams.set(started.sync.server.streams());
       return { contentType: metrics.registry.contentType, text: await metrics.registry.metrics() };
     },
     experiments: async (): Promise<ExperimentSummary[]> => {
@@ -209,6 +296,46 @@ export function createCollector(deps: CollectorDeps): Collector {
     },
     report: async (experiment: string): Promise<ExperimentReport> =>
       buildReport(await view(experiment), now()),
+    previousReport: async (experiment: string, version: string) => {
+      const v = await view(experiment);
+      const previous = v.state.previousReport;
+      if (
+        previous === null ||
+        previous.specHash === null ||
+        !previous.specHash.startsWith(version)
+      ) {
+        throw new CollectorError(
+          CollectorErrorCode.NotFound,
+          `query.version: ${experiment} keeps no report of version ${version} (only the version before the current one is kept, when small)`,
+          { field: "query.version" },
+        );
+      }
+      return { experiment, ...previous };
+    },
+    authorize: (authorization: string | undefined) => checkBearer(authorization, config.adminToken),
+    status: promotionStatus,
+    decisions: async (experiment, query) => {
+      const s = need();
+      const v = await view(experiment);
+      const currentHash = v.state.promotion?.control.specHash ?? v.spec?.hash;
+      return readDecisions(s.js, s.jsm, experiment, {
+        limit: query.limit,
+        ...(query.version === "current" && currentHash !== undefined
+          ? { specHash: currentHash }
+          : {}),
+      });
+    },
+    command: async (experiment, command) => {
+      need();
+      if (config.flagFile === null) {
+        throw new CollectorError(
+          CollectorErrorCode.Unavailable,
+          "promotion is off: this collector has no UMBRA_FLAG_FILE",
+        );
+      }
+      await view(experiment);
+      return sendControl(nc, experiment, command, COMMAND_TIMEOUT_MS);
+    },
     examples: async (experiment: string, query: ExamplesQuery): Promise<ExamplesResponse> => {
       const all = listExamples(await view(experiment), query);
       return { experiment, total: all.length, examples: all.slice(0, query.limit) };
@@ -252,6 +379,38 @@ export function createCollector(deps: CollectorDeps): Collector {
           );
         }
       }
+      let flags: FlagFileStore | undefined;
+      let sync: Started["sync"];
+      if (config.flagFile !== null) {
+        await ensureFlagFile(config.flagFile);
+        flags = new FlagFileStore(config.flagFile);
+        if (config.flagSyncPort !== null) {
+          const watched = await watchFlagFile(config.flagFile, {
+            onRejected: (problems) => {
+              metrics.flagFileRejected.inc();
+              logger.warn(
+                { flagFile: config.flagFile, problems },
+                "flag file version rejected: the flagd.sync.v1 endpoint keeps serving the last valid one",
+              );
+            },
+          });
+          try {
+            const server = await serveFlagSync({
+              source: watched,
+              host: config.flagSyncHost,
+              port: config.flagSyncPort,
+            });
+            sync = { watched, server };
+            logger.info(
+              { address: server.address, flagFile: config.flagFile },
+              "flag sync serving",
+            );
+          } catch (error) {
+            watched.close();
+            throw error;
+          }
+        }
+      }
       const leases = new LeaseManager({
         kv: buckets.leases,
         replicaId: config.replicaId,
@@ -268,14 +427,19 @@ export function createCollector(deps: CollectorDeps): Collector {
         logger,
         config,
         now,
+        ...(flags === undefined ? {} : { promotion: { nc, flags, status: promotionStatus } }),
       });
-      started = { js, jsm, buckets, store, specs, leases, coordinator };
+      started = { js, jsm, buckets, store, specs, leases, coordinator, flags, sync };
       await coordinator.start();
       status = "ok";
       logger.info({ replica: config.replicaId, incarnation }, "collector started");
     },
     round: () => need().coordinator.round(),
     held: () => (started === undefined ? [] : [...started.coordinator.partitions.keys()]),
+    flagSyncAddress: () => started?.sync?.server.address ?? null,
+    tick: async (experiment: string) => {
+      await need().coordinator.advancer(experiment)?.tick();
+    },
     async close() {
       if (status === "closed") return;
       const s = started;
@@ -285,6 +449,10 @@ export function createCollector(deps: CollectorDeps): Collector {
       if (s === undefined) return;
       await s.coordinator.close();
       await s.specs.close();
+      if (s.sync !== undefined) {
+        await s.sync.server.close();
+        s.sync.watched.close();
+      }
       logger.info({ replica: config.replicaId }, "collector closed");
     },
   };

@@ -33,9 +33,26 @@ async function main(): Promise<void> {
     reconnectTimeWait: 250,
   });
   const collector = createCollector({ nc, config, specs, logger });
-  await collector.start();
+  try {
+    await collector.start();
+  } catch (error) {
+    const e = CollectorError.from(error);
+    if (e.code !== "invalid_argument") throw error;
+    // An invalid flag file at start is a configuration problem like a bad variable.
+    process.stderr.write(`umbra collector: configuration error: UMBRA_FLAG_FILE: ${e.message}\n`);
+    await nc.close();
+    process.exit(2);
+  }
   const http = await serveHttp(collector.handler, { host: config.httpHost, port: config.httpPort });
-  logger.info({ url: http.url }, "listening");
+  logger.info(
+    {
+      url: http.url,
+      flagSync: collector.flagSyncAddress(),
+      flagFile: config.flagFile,
+      readOnly: config.adminToken === null,
+    },
+    "listening",
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {

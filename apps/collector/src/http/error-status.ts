@@ -7,6 +7,8 @@ export const HTTP_STATUS: Readonly<Record<CollectorErrorCode, number>> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   conflict: 409,
+  unauthenticated: 401,
+  permission_denied: 403,
   unavailable: 503,
   deadline_exceeded: 504,
   cancelled: 503,

@@ -10,6 +10,9 @@ let nc: NatsConnection;
 let collector: Collector;
 let http: HttpServer;
 
+const TOKEN = "http-test-admin-token";
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
 const spec = {
   schema: 1,
   experiment: "ranker",
@@ -28,6 +31,7 @@ beforeAll(async () => {
     config: loadConfig({
       UMBRA_NATS_URL: nats.url,
       UMBRA_REPLICA_ID: "http",
+      UMBRA_ADMIN_TOKEN: TOKEN,
       UMBRA_LOG_LEVEL: "silent",
     }),
   });
@@ -55,7 +59,11 @@ async function call(
 }
 
 const put = (path: string, body: unknown, type = "application/json") =>
-  call(path, { method: "PUT", headers: { "content-type": type }, body: JSON.stringify(body) });
+  call(path, {
+    method: "PUT",
+    headers: { "content-type": type, ...AUTH },
+    body: JSON.stringify(body),
+  });
 
 describe("HTTP API validation", () => {
   it("registers a valid spec with 201, then answers 200 unchanged for the same spec", async () => {
@@ -88,7 +96,7 @@ describe("HTTP API validation", () => {
   it("refuses a body that is not JSON, or not sent as JSON", async () => {
     const bad = await call("/experiments/ranker", {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...AUTH },
       body: "{nope",
     });
     expect(bad.status).toBe(400);
@@ -156,5 +164,92 @@ describe("HTTP API validation", () => {
     const res = await fetch(`${http.url}/experiments/ranker`);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(await res.text()).toContain("<h1>Umbra · ranker</h1>");
+  });
+});
+
+describe("HTTP API authorization and promotion routes", () => {
+  const post = (path: string, body: unknown, headers: Record<string, string> = AUTH) =>
+    call(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it("answers 401 with a Bearer challenge without a token, and 403 with a wrong one", async () => {
+    const none = await fetch(`${http.url}/experiments/ranker/promote`, { method: "POST" });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="umbra"');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe("unauthenticated");
+    const wrong = await post("/experiments/ranker/promote", {}, { authorization: "Bearer nope" });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error?.code).toBe("permission_denied");
+    const basic = await post("/experiments/ranker/rollback", {}, { authorization: "Basic abc" });
+    expect(basic.status).toBe(401);
+    const spec401 = await call("/experiments/ranker", {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(spec),
+    });
+    expect(spec401.status).toBe(401);
+  });
+
+  it("validates a command's body, naming the field", async () => {
+    const variant = await post("/experiments/ranker/promote", { variant: "a.b" });
+    expect(variant.status).toBe(400);
+    expect(variant.body.error?.field).toBe("body.variant");
+    const extra = await post("/experiments/ranker/hold", { variant: "A", force: true });
+    expect(extra.body.error?.field).toBe("body.force");
+    const by = await post("/experiments/ranker/hold", { by: "two words" });
+    expect(by.body.error?.field).toBe("body.by");
+    const method = await call("/experiments/ranker/approve", { method: "GET" });
+    expect(method.status).toBe(405);
+  });
+
+  it("says promotion is off in the status, and refuses commands, without a flag file", async () => {
+    const status = await call("/experiments/ranker/status");
+    expect(status.status).toBe(200);
+    expect(status.body.promotion).toBe("off");
+    expect(String(status.body.summary)).toContain("UMBRA_FLAG_FILE");
+    const command = await post("/experiments/ranker/promote", { variant: "A" });
+    expect(command.status).toBe(503);
+    expect(command.body.error?.message).toContain("UMBRA_FLAG_FILE");
+    const decisions = await call("/experiments/ranker/decisions?version=current");
+    expect(decisions.body).toMatchObject({ experiment: "ranker", total: 0, records: [] });
+    const badVersion = await call("/experiments/ranker/decisions?version=latest");
+    expect(badVersion.body.error?.field).toBe("query.version");
+  });
+
+  it("is read-only without UMBRA_ADMIN_TOKEN: every mutating endpoint answers 403", async () => {
+    const readOnly = createCollector({
+      nc,
+      config: loadConfig({
+        UMBRA_NATS_URL: nats.url,
+        UMBRA_REPLICA_ID: "read-only",
+        UMBRA_LOG_LEVEL: "silent",
+      }),
+    });
+    await readOnly.start();
+    const server = await serveHttp(readOnly.handler, { host: "127.0.0.1", port: 0 });
+    try {
+      const health = (await (await fetch(`${server.url}/healthz`)).json()) as { readOnly: boolean };
+      expect(health.readOnly).toBe(true);
+      for (const [method, path] of [
+        ["PUT", "/experiments/ranker"],
+        ["POST", "/experiments/ranker/promote"],
+        ["POST", "/experiments/ranker/rollback"],
+      ] as const) {
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { "content-type": "application/json", ...AUTH },
+          body: JSON.stringify(method === "PUT" ? spec : {}),
+        });
+        expect(res.status).toBe(403);
+        const body = (await res.json()) as { error: { message: string } };
+        expect(body.error.message).toContain("read-only");
+      }
+    } finally {
+      await server.close();
+      await readOnly.close();
+    }
   });
 });

@@ -85,9 +85,24 @@ export function segmentParam(
   return { attribute, value: v };
 }
 
-/** Reads a JSON request body of at most {@link MAX_BODY_BYTES}; errors name `body`. */
-export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+/**
+ * Reads a JSON request body of at most {@link MAX_BODY_BYTES}; errors name `body`. With
+ * `allowEmpty`, a request without a body (no content type, nothing sent) reads as `{}`.
+ */
+export async function readJsonBody(
+  req: IncomingMessage,
+  options: { readonly allowEmpty?: boolean } = {},
+): Promise<unknown> {
   const type = req.headers["content-type"] ?? "";
+  const declaredLength = req.headers["content-length"];
+  if (
+    options.allowEmpty === true &&
+    type === "" &&
+    (declaredLength === undefined || declaredLength === "0") &&
+    req.headers["transfer-encoding"] === undefined
+  ) {
+    return {};
+  }
   if (!/^application\/json\b/i.test(type)) {
     throw CollectorError.invalid(
       "header.content-type",

@@ -17,6 +17,11 @@ export interface EnsureStreamsOptions {
   readonly maxAgeMs: number;
   /** Stream replicas in a cluster (1, 3 or 5). */
   readonly replicas: number;
+  /**
+   * Decision records kept per experiment in `UMBRA_DECISIONS` (the log has no age limit: a
+   * decision stays explainable for as long as it is kept). Default 100 000.
+   */
+  readonly decisionsPerExperiment?: number;
 }
 
 /** The record kinds the collector consumes, with the stream each lives in. */
@@ -40,21 +45,31 @@ const NS_PER_MS = 1_000_000;
 
 /**
  * Creates the collector's streams if they are missing and brings the settings the collector owns
- * (subjects, duplicate window, max age, storage, retention) in line if they differ: safe to call
- * from every replica at every start. `UMBRA_DLQ` binds `umbra.dlq.>`.
+ * (subjects, duplicate window, max age, per-subject limit, storage, retention) in line if they
+ * differ: safe to call from every replica at every start. `UMBRA_DLQ` binds `umbra.dlq.>`,
+ * `UMBRA_DECISIONS` binds `umbra.decisions.>` (no age limit, a bound per experiment instead).
  */
 export async function ensureStreams(
   jsm: JetStreamManager,
   options: EnsureStreamsOptions,
 ): Promise<void> {
+  const maxAge = options.maxAgeMs * NS_PER_MS;
   const wanted = [
     ...INGEST_KINDS.map((k) => ({
       name: IngestKinds[k].stream,
       subjects: IngestKinds[k].subjects,
+      maxAge,
+      perSubject: -1,
     })),
-    { name: Streams.deadLetters, subjects: Subjects.wildcard.deadLetters },
+    { name: Streams.deadLetters, subjects: Subjects.wildcard.deadLetters, maxAge, perSubject: -1 },
+    {
+      name: Streams.decisions,
+      subjects: Subjects.wildcard.decisions,
+      maxAge: 0,
+      perSubject: options.decisionsPerExperiment ?? 100_000,
+    },
   ];
-  for (const { name, subjects } of wanted) {
+  for (const { name, subjects, maxAge: max_age, perSubject } of wanted) {
     const config: Partial<StreamConfig> & { name: string } = {
       name,
       subjects: [subjects],
@@ -62,7 +77,8 @@ export async function ensureStreams(
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       duplicate_window: options.duplicateWindowMs * NS_PER_MS,
-      max_age: options.maxAgeMs * NS_PER_MS,
+      max_age,
+      max_msgs_per_subject: perSubject,
       num_replicas: options.replicas,
     };
     let existing: StreamConfig | undefined;
@@ -86,12 +102,14 @@ export async function ensureStreams(
       existing.subjects?.join(",") !== config.subjects?.join(",") ||
       existing.duplicate_window !== config.duplicate_window ||
       existing.max_age !== config.max_age ||
+      (existing.max_msgs_per_subject ?? -1) !== perSubject ||
       existing.num_replicas !== config.num_replicas;
     if (differs) {
       await jsm.streams.update(name, {
         subjects: config.subjects ?? [],
         duplicate_window: config.duplicate_window ?? 0,
         max_age: config.max_age ?? 0,
+        max_msgs_per_subject: perSubject,
         num_replicas: options.replicas,
       });
     }

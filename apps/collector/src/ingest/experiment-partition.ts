@@ -85,6 +85,9 @@ export class ExperimentPartition {
   #again = false;
   #stopped = false;
   #lastCheckpointMs = 0;
+  #startedMs = 0;
+  /** When the newest applied pair was stored in its stream (the server's clock), ms. */
+  #lastPairStoredMs: number | null = null;
   // Label children resolved once: prom-client hashes the label object on every inc() otherwise.
   readonly #ingested: Record<IngestKind, { inc(): void }>;
   readonly #duplicateSeq: Record<IngestKind, { inc(): void }>;
@@ -138,6 +141,7 @@ export class ExperimentPartition {
       this.#consumers.push({ kind, name, messages });
     }
     this.#lastCheckpointMs = this.#deps.now();
+    this.#startedMs = this.#deps.now();
     this.#timer = setInterval(
       () => this.#tick(),
       Math.max(10, this.#deps.checkpointIntervalMs / 4),
@@ -179,6 +183,54 @@ export class ExperimentPartition {
           .catch(() => undefined);
       }
     }
+  }
+
+  /** Whether the partition was stopped (lease lost, released, failed). */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * Writes a checkpoint now (after the one in flight, if any) and resolves once it is stored:
+   * what the state holds at the call is durable. Rejects with a `conflict` CollectorError when
+   * another replica moved the checkpoint (this one no longer holds the experiment; the partition
+   * fails as with any lost checkpoint), and with the store's error otherwise.
+   */
+  async commit(): Promise<void> {
+    if (this.#stopped || this.#state === undefined) {
+      throw new CollectorError(
+        CollectorErrorCode.Cancelled,
+        `partition of ${this.experiment} is stopped`,
+      );
+    }
+    this.#state.dirty = true;
+    while (this.#checkpointing !== undefined) await this.#checkpointing;
+    const run = this.#writeCheckpoint();
+    this.#checkpointing = run
+      .catch((error: unknown) => this.#onCheckpointError(error))
+      .finally(() => {
+        this.#checkpointing = undefined;
+        if (this.#again && !this.#stopped) {
+          this.#again = false;
+          this.#requestCheckpoint();
+        }
+      });
+    await run;
+  }
+
+  /**
+   * How far the applied state trails the pair stream, in ms: 0 when nothing is waiting,
+   * otherwise the age of the newest applied pair (or of the partition, before any).
+   */
+  async collectorLagMs(nowMs: number): Promise<number> {
+    const pairs = this.#consumers.find((c) => c.kind === "pairs");
+    let pending = this.#backlog.length;
+    if (pairs !== undefined) {
+      const info = await this.#deps.jsm.consumers.info(IngestKinds.pairs.stream, pairs.name);
+      pending += info.num_pending;
+    }
+    if (pending === 0) return 0;
+    return Math.max(0, nowMs - (this.#lastPairStoredMs ?? this.#startedMs));
   }
 
   /** Refreshes the consumer-pending gauge from the server. */
@@ -253,6 +305,7 @@ export class ExperimentPartition {
       switch (kind) {
         case "pairs":
           applied = state.applyPair(decodePair(m.data), subjectVariant(m.subject));
+          this.#lastPairStoredMs = Math.floor(m.info.timestampNanos / NS_PER_MS);
           break;
         case "exposures":
           applied = state.applyExposure(decodeExposure(m.data));

@@ -25,6 +25,20 @@ export interface CollectorMetrics {
   readonly experimentsKnown: Gauge<never>;
   /** Leases lost to another replica or to expiry. */
   readonly leasesLost: Counter<never>;
+  /** Advancer ticks by result (`evaluated`, `paused`, `error`). */
+  readonly advancerTicks: Counter<"result">;
+  /** Decision records published to `umbra.decisions.<experiment>`, by outcome. */
+  readonly decisionsPublished: Counter<"outcome">;
+  /** Evaluations that changed nothing and were left out of the decision log (sampling). */
+  readonly decisionsSampledOut: Counter<never>;
+  /** Writes of the flag file by result (`ok`, `conflict`, `invalid`, `fenced`, `error`). */
+  readonly flagWrites: Counter<"result">;
+  /** Edits of experiment flags made by someone else than the collector. */
+  readonly flagHumanEdits: Counter<never>;
+  /** Versions of the flag file the flagd.sync.v1 endpoint refused (invalid); the last good one stays served. */
+  readonly flagFileRejected: Counter<never>;
+  /** SDKs and flagd daemons following the flag file over flagd.sync.v1 right now. */
+  readonly flagSyncStreams: Gauge<never>;
 }
 
 /** Creates the collector's metrics in a fresh registry, with Node's default process metrics. */
@@ -96,6 +110,44 @@ export function createCollectorMetrics(replicaId: string): CollectorMetrics {
     leasesLost: new Counter({
       name: "umbra_collector_leases_lost_total",
       help: "Leases lost to another replica or to expiry.",
+      registers,
+    }),
+    advancerTicks: new Counter({
+      name: "umbra_collector_advancer_ticks_total",
+      help: "Promotion evaluations by result (evaluated, paused, error).",
+      labelNames: ["result"],
+      registers,
+    }),
+    decisionsPublished: new Counter({
+      name: "umbra_collector_decisions_published_total",
+      help: "Decision records published to umbra.decisions.<experiment>, by outcome.",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    decisionsSampledOut: new Counter({
+      name: "umbra_collector_decisions_sampled_out_total",
+      help: "Evaluations that changed nothing and were left out of the decision log.",
+      registers,
+    }),
+    flagWrites: new Counter({
+      name: "umbra_collector_flag_writes_total",
+      help: "Writes of the flag file by result (ok, conflict, invalid, fenced, error).",
+      labelNames: ["result"],
+      registers,
+    }),
+    flagHumanEdits: new Counter({
+      name: "umbra_collector_flag_human_edits_total",
+      help: "Edits of experiment flags by someone else than the collector.",
+      registers,
+    }),
+    flagFileRejected: new Counter({
+      name: "umbra_collector_flag_file_rejected_total",
+      help: "Versions of the flag file refused by the flagd.sync.v1 endpoint (invalid); the last good one stays served.",
+      registers,
+    }),
+    flagSyncStreams: new Gauge({
+      name: "umbra_collector_flag_sync_streams",
+      help: "Open flagd.sync.v1 SyncFlags streams.",
       registers,
     }),
   };

@@ -1,4 +1,5 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { isSubjectToken } from "@umbra/protocol";
 import type { Logger } from "pino";
 import type { CheckpointStore } from "../checkpoint/checkpoint-store.ts";
@@ -6,6 +7,10 @@ import type { CollectorConfig } from "../config.ts";
 import { INGEST_KINDS, IngestKinds } from "../ingest/ensure-streams.ts";
 import { ExperimentPartition } from "../ingest/experiment-partition.ts";
 import type { CollectorMetrics } from "../metrics/collector-metrics.ts";
+import { Advancer } from "../promotion/advancer.ts";
+import { serveControl } from "../promotion/control-channel.ts";
+import { DecisionLog } from "../promotion/decision-log.ts";
+import type { FlagFileStore } from "../promotion/flag-file-store.ts";
 import type { SpecRegistry } from "../specs/spec-registry.ts";
 import type { ExperimentStateContext } from "../state/experiment-state.ts";
 import type { LeaseManager } from "./lease-manager.ts";
@@ -21,6 +26,21 @@ export interface CoordinatorDeps {
   readonly logger: Logger;
   readonly config: CollectorConfig;
   readonly now: () => number;
+  /** Set when the collector promotes (it has a flag file): each held experiment gets an advancer. */
+  readonly promotion?: PromotionDeps;
+}
+
+/** What the advancers need beyond the coordinator's own dependencies. */
+export interface PromotionDeps {
+  readonly nc: NatsConnection;
+  readonly flags: FlagFileStore;
+  /** The status a command's reply carries, built after the command is applied. */
+  readonly status: (experiment: string) => Promise<unknown>;
+}
+
+interface RunningAdvancer {
+  readonly advancer: Advancer;
+  readonly control: Subscription;
 }
 
 /**
@@ -33,6 +53,7 @@ export interface CoordinatorDeps {
 export class Coordinator {
   readonly #deps: CoordinatorDeps;
   readonly #partitions = new Map<string, ExperimentPartition>();
+  readonly #advancers = new Map<string, RunningAdvancer>();
   readonly #failed = new Set<string>();
   #known = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
@@ -47,6 +68,11 @@ export class Coordinator {
   /** The partitions this replica runs now, by experiment. */
   get partitions(): ReadonlyMap<string, ExperimentPartition> {
     return this.#partitions;
+  }
+
+  /** The advancers this replica runs now, by experiment (one per partition when promoting). */
+  advancer(experiment: string): Advancer | undefined {
+    return this.#advancers.get(experiment)?.advancer;
   }
 
   /** Experiments seen in the streams or the spec registry at the last discovery. */
@@ -175,12 +201,54 @@ export class Coordinator {
     this.#partitions.set(experiment, partition);
     try {
       await partition.start();
+      await this.#startAdvancer(experiment, partition);
     } catch (error) {
       logger.warn({ experiment, err: error }, "partition failed to start; releasing its lease");
       this.#partitions.delete(experiment);
+      await this.#stopAdvancer(experiment);
       await partition.stop({ checkpoint: false });
       await this.#deps.leases.release(experiment).catch(() => undefined);
     }
+  }
+
+  async #startAdvancer(experiment: string, partition: ExperimentPartition): Promise<void> {
+    const promotion = this.#deps.promotion;
+    if (promotion === undefined) return;
+    const { config, metrics, logger, specs, leases, js, jsm } = this.#deps;
+    const advancer = new Advancer({
+      experiment,
+      partition,
+      specs,
+      flags: promotion.flags,
+      log: new DecisionLog({ js, jsm, experiment }),
+      fence: () => leases.confirm(experiment),
+      metrics,
+      logger,
+      now: this.#deps.now,
+      tickMs: config.decisionTickMs,
+      sampleMs: config.decisionSampleMs,
+      policy: config.decisionPolicy,
+      onFailed: (name) => {
+        this.#failed.add(name);
+        this.round({ discover: false }).catch(() => undefined);
+      },
+    });
+    await advancer.start();
+    const control = serveControl(
+      promotion.nc,
+      experiment,
+      (command) => advancer.command(command),
+      () => promotion.status(experiment),
+    );
+    this.#advancers.set(experiment, { advancer, control });
+  }
+
+  async #stopAdvancer(experiment: string): Promise<void> {
+    const running = this.#advancers.get(experiment);
+    if (running === undefined) return;
+    this.#advancers.delete(experiment);
+    running.control.unsubscribe();
+    await running.advancer.stop();
   }
 
   /** Stops a partition whose lease is gone, without checkpointing. */
@@ -188,6 +256,7 @@ export class Coordinator {
     const partition = this.#partitions.get(experiment);
     this.#partitions.delete(experiment);
     this.#deps.leases.forget(experiment);
+    await this.#stopAdvancer(experiment);
     await partition?.stop({ checkpoint: false });
   }
 
@@ -195,6 +264,8 @@ export class Coordinator {
   async #release(experiment: string): Promise<void> {
     const partition = this.#partitions.get(experiment);
     this.#partitions.delete(experiment);
+    // The advancer first: the final checkpoint then holds its last decision.
+    await this.#stopAdvancer(experiment);
     await partition?.stop({ checkpoint: true });
     await this.#deps.leases.release(experiment).catch(() => undefined);
   }

@@ -103,6 +103,17 @@ export class LeaseManager {
     return lost;
   }
 
+  /**
+   * Whether the lease of `experiment` is still the one this replica last wrote (same KV
+   * revision): the fence checked right before a side effect only the holder may make.
+   */
+  async confirm(experiment: string): Promise<boolean> {
+    const mine = this.#held.get(experiment);
+    if (mine === undefined) return false;
+    const entry = await this.#kv.get(leaseKey(experiment));
+    return entry !== null && entry.operation === "PUT" && entry.revision === mine.revision;
+  }
+
   /** Gives up the lease of `experiment` (only if still ours), so another replica can take it at once. */
   async release(experiment: string): Promise<void> {
     const lease = this.#held.get(experiment);

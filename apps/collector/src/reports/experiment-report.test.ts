@@ -23,6 +23,8 @@ import { type Collector, createCollector } from "../create-collector.ts";
 import { type HttpServer, serveHttp } from "../http/serve-http.ts";
 import type { ExperimentReport } from "./experiment-report.ts";
 
+const TOKEN = "report-test-admin-token";
+
 const COUNT = 1_500;
 const DAY_MS = 86_400_000;
 
@@ -57,6 +59,7 @@ beforeAll(async () => {
     config: loadConfig({
       UMBRA_NATS_URL: nats.url,
       UMBRA_REPLICA_ID: "report",
+      UMBRA_ADMIN_TOKEN: TOKEN,
       UMBRA_CHECKPOINT_INTERVAL_MS: "100",
       UMBRA_DISCOVERY_INTERVAL_MS: "50",
       UMBRA_LOG_LEVEL: "silent",
@@ -94,7 +97,7 @@ describe("the experiment report", () => {
   it("equals an independent computation over the same published records", async () => {
     const registered = await fetch(`${http.url}/experiments/ranker`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
       body: JSON.stringify(spec),
     });
     expect(registered.status).toBe(201);

@@ -2,6 +2,8 @@ import {
   type Aggregate,
   aggregateFromJSON,
   aggregateOptionsFromSpec,
+  buildReport as buildComparisonReport,
+  type ExperimentReport as ComparisonReport,
   createAggregate,
   createOutputComparator,
   type OutputComparator,
@@ -14,6 +16,8 @@ import {
   UmbraError,
 } from "@umbra/protocol";
 import type { IngestKind } from "../ingest/ensure-streams.ts";
+import type { PromotionControl, PromotionSlot } from "../promotion/promotion-control.ts";
+import { StageEvidence, type StageEvidenceJSON } from "../promotion/stage-evidence.ts";
 import type { RegisteredSpec } from "../specs/spec-registry.ts";
 import { LabelJoin, type LabelJoinJSON } from "./label-join.ts";
 import { RecentIds } from "./recent-ids.ts";
@@ -61,6 +65,15 @@ interface StateJSON {
   readonly aggregate: unknown;
   readonly labels: LabelJoinJSON;
   readonly previousVersions: PreviousVersion[];
+  readonly previousReport?: PreviousReport | null;
+  readonly promotion?: { readonly control: PromotionControl; readonly evidence: StageEvidenceJSON };
+}
+
+/** The side-by-side report of the version before the current one, kept when small enough. */
+export interface PreviousReport {
+  readonly specHash: string | null;
+  readonly pairs: number;
+  readonly comparison: ComparisonReport;
 }
 
 /** An aggregate set aside when the experiment's spec changed: its evidence is not reused. */
@@ -77,6 +90,9 @@ const MAX_PREVIOUS_VERSIONS = 8;
 
 /** SDK instances whose exposure sequence is tracked per experiment. */
 const MAX_INSTANCES = 10_000;
+
+/** The largest previous-version report kept in the checkpoint (JSON characters). */
+const MAX_PREVIOUS_REPORT_CHARS = 262_144;
 
 /**
  * Everything one experiment's checkpoint holds: the stream positions, the aggregate built with
@@ -99,6 +115,9 @@ export class ExperimentState {
   #labels: LabelJoin;
   #specHash: string | null;
   readonly #previous: PreviousVersion[];
+  #previousReport: PreviousReport | null;
+  /** The advancer's control and evidence windows (the replica holding the lease drives them). */
+  promotion: PromotionSlot | undefined;
 
   private constructor(ctx: ExperimentStateContext, json: StateJSON | undefined) {
     this.#ctx = ctx;
@@ -114,7 +133,20 @@ export class ExperimentState {
     this.#recent = new RecentIds(ctx.dedupeIds, json?.recentIds ?? []);
     this.#instances = new Map(Object.entries(json?.instances ?? {}));
     this.#previous = json?.previousVersions ?? [];
+    this.#previousReport = json?.previousReport ?? null;
     const spec = ctx.spec();
+    const stored = json?.promotion;
+    this.promotion =
+      stored === undefined
+        ? undefined
+        : {
+            control: stored.control,
+            evidence: new StageEvidence(
+              spec?.hash === stored.control.specHash ? spec.spec : undefined,
+              stored.control.specHash,
+              stored.evidence,
+            ),
+          };
     if (json === undefined) {
       this.#aggregate = ExperimentState.#newAggregate(ctx, spec);
     } else {
@@ -154,15 +186,22 @@ export class ExperimentState {
 
   /**
    * Follows a change of the registered spec: a new spec hash is a new experiment version, so the
-   * aggregate starts afresh (the old one is remembered by its pair count only).
+   * aggregate starts afresh (the old one is remembered by its pair count, and its side-by-side
+   * report is kept when small). Records do it as they arrive; the advancer does it at once.
    */
-  #followSpec(): void {
+  followSpec(): void {
     const spec = this.#ctx.spec();
     const hash = spec?.hash ?? null;
     if (hash === this.#specHash) return;
+    this.dirty = true;
     if (this.#specHash === null && this.#counts.pairs === 0 && this.#counts.exposures === 0) {
       // Nothing aggregated yet under the default: adopt the spec without a version break.
     } else {
+      const comparison = buildComparisonReport(this.#aggregate);
+      this.#previousReport =
+        JSON.stringify(comparison).length <= MAX_PREVIOUS_REPORT_CHARS
+          ? { specHash: this.#specHash, pairs: this.#counts.pairs, comparison }
+          : null;
       this.#previous.push({ specHash: this.#specHash, pairs: this.#counts.pairs });
       if (this.#previous.length > MAX_PREVIOUS_VERSIONS) this.#previous.shift();
       this.#counts.pairs = 0;
@@ -216,6 +255,11 @@ export class ExperimentState {
     return this.#previous;
   }
 
+  /** The report of the version before the current one, when it was small enough to keep. */
+  get previousReport(): PreviousReport | null {
+    return this.#previousReport;
+  }
+
   /** The label join's bookkeeping (pending pairs and labels, joined, expired, dropped). */
   get labels(): LabelJoin {
     return this.#labels;
@@ -239,15 +283,16 @@ export class ExperimentState {
       );
     }
     const evictedBefore = this.#recent.evicted;
-    if (!this.#recent.add(pairMessageId(record.requestId, record.variant))) {
+    if (!this.#recent.add(pairMessageId(record.experiment, record.requestId, record.variant))) {
       this.#counts.duplicates.pairs += 1;
       this.dirty = true;
       return false;
     }
     if (this.#recent.evicted > evictedBefore) this.#ctx.onDrop("dedupe_ids", 1);
     this.dirty = true;
-    this.#followSpec();
+    this.followSpec();
     const comparison = this.#comparator?.comparePair(record);
+    this.promotion?.evidence.observePair(record, comparison);
     if (!this.#aggregate.addPair(record, comparison)) return true;
     this.#counts.pairs += 1;
     if (this.#labels.active(this.#ctx.spec()?.spec)) {
@@ -266,7 +311,7 @@ export class ExperimentState {
       );
     }
     this.dirty = true;
-    this.#followSpec();
+    this.followSpec();
     let seqs = this.#instances.get(record.sdkInstanceId);
     if (seqs !== undefined && record.seq <= seqs.lastSeq) {
       this.#counts.duplicates.exposures += 1;
@@ -282,10 +327,12 @@ export class ExperimentState {
       this.#instances.set(record.sdkInstanceId, seqs);
     }
     const gap = record.seq - seqs.lastSeq - 1;
-    if (gap > 0 && seqs.lastSeq > 0) {
-      seqs.missing += gap;
-      this.#counts.missingExposureWindows += gap;
+    const missing = gap > 0 && seqs.lastSeq > 0 ? gap : 0;
+    if (missing > 0) {
+      seqs.missing += missing;
+      this.#counts.missingExposureWindows += missing;
     }
+    this.promotion?.evidence.observeExposure(record, missing);
     seqs.lastSeq = record.seq;
     this.#counts.exposures += 1;
     this.#aggregate.addExposure(record);
@@ -301,7 +348,7 @@ export class ExperimentState {
       );
     }
     this.dirty = true;
-    this.#followSpec();
+    this.followSpec();
     const result = this.#labels.addLabel(record);
     if (result.dropped > 0) this.#ctx.onDrop("pending_labels", result.dropped);
     if (!result.applied) {
@@ -331,6 +378,15 @@ export class ExperimentState {
       aggregate: this.#aggregate.toJSON(),
       labels: this.#labels.toJSON(),
       previousVersions: this.#previous,
+      previousReport: this.#previousReport,
+      ...(this.promotion === undefined
+        ? {}
+        : {
+            promotion: {
+              control: this.promotion.control,
+              evidence: this.promotion.evidence.toJSON(),
+            },
+          }),
     };
     return JSON.stringify(json);
   }
