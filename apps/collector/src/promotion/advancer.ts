@@ -102,12 +102,12 @@ function stageOfState(d: DecisionState): string {
   return active ? "shadow" : "done";
 }
 
-/** What changed between two experiment flags, in words. */
-function describeChange(before: ExperimentFlagView | undefined, after: ExperimentFlagView): string {
+/** How the flag in the file differs from the routing the collector keeps, in words. */
+function describeChange(before: FlagRouting, after: ExperimentFlagView): string {
   if (!after.exists) return "the flag was removed from the file";
   const parts: string[] = [];
   if (after.disabled) parts.push("state set to DISABLED");
-  const a = before?.options ?? null;
+  const a: FlagRouting | null = before;
   const b = after.options;
   if (b === null) {
     parts.push(`its targeting no longer matches its metadata (${after.problem ?? "unreadable"})`);
@@ -414,7 +414,7 @@ export class Advancer {
     }
     this.#deps.metrics.flagHumanEdits.inc();
     const routing = engine.routing(c.decision);
-    const change = describeChange(undefined, view);
+    const change = describeChange(routing, view);
     let mode: ControlMode;
     let why: string;
     if (!view.exists) {
