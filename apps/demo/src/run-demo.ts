@@ -1,0 +1,369 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { explainDecisions } from "@umbra/compare";
+import { type DecisionRecord, UmbraError } from "@umbra/protocol";
+import { runningChildren } from "./child-process.ts";
+import type { DemoArgs } from "./demo-args.ts";
+import {
+  DEMO_CRITERIA,
+  DEMO_DEVICES,
+  DEMO_EXPERIMENT,
+  DEMO_REGIONS,
+  DEMO_STAGE_HOLD_MS,
+  DEMO_VARIANTS,
+  DEMO_WATCH_MS,
+} from "./demo-experiment.ts";
+import { type DemoOutcome, judgeOutcome } from "./demo-outcome.ts";
+import { type DemoStack, REPO_ROOT, startDemoStack } from "./demo-stack.ts";
+import { createLogView, createProgressView, type DemoIo, type DemoView } from "./demo-view.ts";
+import type { ServingStats } from "./serving-app.ts";
+import {
+  answersInWords,
+  type DemoSnapshot,
+  formatCount,
+  formatElapsed,
+  transitionLine,
+} from "./status-line.ts";
+import { startTraffic, type TrafficGenerator } from "./traffic-generator.ts";
+
+/** Exit codes of the demo. */
+export const DemoExitCode = {
+  ok: 0,
+  /** The outcomes did not happen (missed, or not within the deadline). */
+  outcomeMissed: 1,
+  usage: 2,
+  /** The stack could not start. */
+  startFailed: 3,
+  /** Interrupted (Ctrl-C, SIGTERM). */
+  interrupted: 130,
+} as const;
+
+/** How often the demo polls the collector and the serving app. */
+const POLL_MS = 1_000;
+/** The window over which the serving app's answers are shared out by variant. */
+const ANSWER_WINDOW_MS = 3_000;
+/** Without promotion, how long the demo runs traffic before it shows the comparison. */
+const COMPARE_ONLY_MS = 45_000;
+
+/** Options of {@link runDemo}. */
+export interface RunDemoOptions {
+  readonly args: DemoArgs;
+  readonly io: DemoIo;
+  /** Aborts the run (SIGINT): traffic stops, everything is shut down, the exit code is 130. */
+  readonly signal: AbortSignal;
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function message(error: unknown): string {
+  return UmbraError.from(error).message;
+}
+
+/** Shares of recent answers per variant, from the serving app's cumulative counts. */
+function createAnswerWindow() {
+  const history: { atMs: number; byLive: Readonly<Record<string, number>> }[] = [];
+  return {
+    add(atMs: number, byLive: Readonly<Record<string, number>>) {
+      history.push({ atMs, byLive });
+      while (history.length > 2 && (history[1]?.atMs ?? atMs) <= atMs - ANSWER_WINDOW_MS) {
+        history.shift();
+      }
+    },
+    shares(): Record<string, number> {
+      const first = history[0];
+      const last = history.at(-1);
+      if (first === undefined || last === undefined) return {};
+      const delta: Record<string, number> = {};
+      let total = 0;
+      for (const [v, n] of Object.entries(last.byLive)) {
+        const d = n - (first === last ? 0 : (first.byLive[v] ?? 0));
+        delta[v] = d;
+        total += d;
+      }
+      if (total <= 0) return {};
+      return Object.fromEntries(Object.entries(delta).map(([v, d]) => [v, d / total]));
+    },
+  };
+}
+
+async function servingStats(url: string): Promise<ServingStats | undefined> {
+  try {
+    const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? ((await res.json()) as ServingStats) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs one of the repository's CLIs (`umbra`) and resolves its exit code and output. */
+function runUmbra(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, "apps/cli/bin/umbra.mjs"), ...args],
+      {
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function intro(view: DemoView, args: DemoArgs): void {
+  const c = DEMO_CRITERIA;
+  view.line("Umbra demo — shadow deployment of three candidate models, on one machine.");
+  view.line("");
+  view.line(
+    "Production answers every user. Each candidate gets a copy of every request, its answer",
+  );
+  view.line("is compared with production's, and the collector promotes or rejects it on criteria");
+  view.line("frozen before the shadow starts:");
+  view.line(
+    `  divergence ≤ ${c.maxDivergenceRate * 100}%, p99 latency ≤ ${c.maxShadowP99LatencyMs} ms, errors ≤ ${c.maxErrorRate * 100}%, ≥ ${formatCount(c.minSamples)} pairs, ≥ ${c.minSamplesPerSegment} per device (mobile, desktop, tablet), ≥ ${c.minDurationMs / 1_000} s`,
+  );
+  view.line(
+    `  stages 1% → 5% → 25% → 50% → 100% of traffic, ${DEMO_STAGE_HOLD_MS / 1_000} s each, then a ${DEMO_WATCH_MS / 1_000} s watch with production mirrored`,
+  );
+  view.line("");
+  for (const v of DEMO_VARIANTS) {
+    view.line(
+      `  ${v.name.padEnd(5)} ${v.role}${v.name === "prod" ? "" : ` — expected: ${v.expected}`}`,
+    );
+  }
+  view.line("");
+  view.line(
+    `Traffic: ${args.ratePerSecond} requests/s (seed ${args.seed}); devices ${Object.entries(
+      DEMO_DEVICES,
+    )
+      .map(([d, w]) => `${d} ${w}%`)
+      .join(", ")}; regions ${Object.entries(DEMO_REGIONS)
+      .map(([r, w]) => `${r} ${w}%`)
+      .join(", ")}.`,
+  );
+  view.line("");
+  view.line("Starting:");
+}
+
+function outcomeLines(outcome: DemoOutcome): string[] {
+  return outcome.candidates.map((c) => {
+    const mark = c.met ? "✓" : "✗";
+    const reason = c.standing.reason ?? c.standing.latest ?? "no decision yet";
+    return `${mark} ${c.variant} ${c.expected}: ${c.standing.stage} — ${reason}`;
+  });
+}
+
+/**
+ * Runs the whole demo: starts the stack, sends traffic, follows the collector's decisions until
+ * A is promoted to live, B rejected for latency and C rejected for its mobile segment (or one
+ * of them ends elsewhere, or the deadline passes), prints the side-by-side report and the
+ * decision history, and stops everything. Resolves the exit code ({@link DemoExitCode}).
+ */
+export async function runDemo(options: RunDemoOptions): Promise<number> {
+  const { args, io, signal } = options;
+  const view = args.ci || io.stdout.isTTY !== true ? createLogView(io) : createProgressView(io);
+  const startedMs = Date.now();
+  intro(view, args);
+
+  let stack: DemoStack;
+  try {
+    stack = await startDemoStack({ log: (l) => view.line(`  ${l}`) });
+  } catch (error) {
+    view.line(`\n✗ the demo could not start: ${message(error)}`);
+    return DemoExitCode.startFailed;
+  }
+  let code: number = DemoExitCode.outcomeMissed;
+  try {
+    code = await drive(stack, options, view);
+  } catch (error) {
+    view.stop();
+    view.line(`\n✗ the demo failed: ${message(error)}`);
+    code = DemoExitCode.outcomeMissed;
+  } finally {
+    view.stop();
+    view.line("");
+    view.line("Stopping: serving app, collector, model servers, nats-server…");
+    await stack.close({ fast: signal.aborted });
+    const left = runningChildren();
+    view.line(
+      left.length === 0
+        ? `Stopped; nothing left running. Total ${formatElapsed(Date.now() - startedMs)}.`
+        : `Still running after stop: pids ${left.join(", ")}.`,
+    );
+  }
+  return signal.aborted ? DemoExitCode.interrupted : code;
+}
+
+async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView): Promise<number> {
+  const { args, signal } = options;
+  const experiment = DEMO_EXPERIMENT;
+  const promotion = (await stack.api.decisions(experiment)) !== undefined;
+  view.line("");
+  if (!promotion) {
+    view.line(
+      "This collector has no promotion yet (no /decisions route): the demo sends traffic and shows the comparison only.",
+    );
+  }
+  view.line(
+    `Sending ${args.ratePerSecond} requests/s to the serving app; following the collector's decisions.`,
+  );
+  view.line("");
+
+  const traffic = startTraffic({
+    url: stack.servingApp.value,
+    ratePerSecond: args.ratePerSecond,
+    seed: args.seed,
+    devices: DEMO_DEVICES,
+    regions: DEMO_REGIONS,
+  });
+  const trafficStartedMs = Date.now();
+  const answers = createAnswerWindow();
+  const seen = new Set<number>();
+  let records: DecisionRecord[] = [];
+  let outcome = judgeOutcome([]);
+  let metAtMs: number | undefined;
+  let verdict: { code: number; text: string } | undefined;
+
+  const stamp = () => `[${formatElapsed(Date.now() - trafficStartedMs)}]`;
+  try {
+    while (!signal.aborted && verdict === undefined) {
+      await pause(POLL_MS, signal);
+      if (signal.aborted) break;
+      const elapsedMs = Date.now() - trafficStartedMs;
+      if (promotion) {
+        try {
+          records = (await stack.api.decisions(experiment)) ?? records;
+        } catch (error) {
+          view.line(`${stamp()} (collector not answering: ${message(error)})`);
+        }
+        for (const r of [...records].sort((a, b) => a.seq - b.seq)) {
+          if (seen.has(r.seq)) continue;
+          seen.add(r.seq);
+          if (r.from !== r.to) view.line(`${stamp()} ${transitionLine(r)}`);
+        }
+        outcome = judgeOutcome(records);
+      }
+      const stats = await servingStats(stack.servingApp.value);
+      if (stats !== undefined) answers.add(Date.now(), stats.byLive);
+      const snapshot: DemoSnapshot = {
+        elapsedMs,
+        traffic: traffic.stats(),
+        answers: answers.shares(),
+        outcome,
+        promotion,
+      };
+      view.status(snapshot);
+
+      if (!promotion) {
+        if (elapsedMs >= COMPARE_ONLY_MS) {
+          verdict = {
+            code: args.ci ? DemoExitCode.outcomeMissed : DemoExitCode.ok,
+            text: "✗ no promotion in this collector: A, B and C were compared but not decided.",
+          };
+        }
+        continue;
+      }
+      if (outcome.missed) {
+        verdict = {
+          code: DemoExitCode.outcomeMissed,
+          text: `✗ not what the demo expects:\n${outcomeLines(outcome)
+            .filter((l) => l.startsWith("✗"))
+            .join("\n")}`,
+        };
+      } else if (outcome.met) {
+        metAtMs ??= Date.now();
+        const a = outcome.candidates[0].standing.stage;
+        // Let the watch finish (A done) for the full story, but do not wait forever for it.
+        if (a === "done" || Date.now() - metAtMs > DEMO_WATCH_MS + 20_000) {
+          const share = snapshot.answers.A ?? 0;
+          verdict =
+            share >= 0.99
+              ? {
+                  code: DemoExitCode.ok,
+                  text: `✓ all three outcomes in ${formatElapsed(elapsedMs)}; the serving app's last answers came from ${answersInWords(snapshot.answers)}.`,
+                }
+              : {
+                  code: DemoExitCode.outcomeMissed,
+                  text: `✗ A is ${a}, but the serving app's last answers came from ${answersInWords(snapshot.answers)}: the SDK did not follow the flag.`,
+                };
+        }
+      } else if (elapsedMs >= args.deadlineMs) {
+        verdict = {
+          code: DemoExitCode.outcomeMissed,
+          text: `✗ the outcomes did not all happen within ${formatElapsed(args.deadlineMs)}:\n${outcomeLines(
+            outcome,
+          )
+            .map((l, i) =>
+              l.startsWith("✗")
+                ? `${l} (latest: ${outcome.candidates[i]?.standing.latest ?? "nothing"})`
+                : l,
+            )
+            .join("\n")}`,
+        };
+      }
+    }
+  } finally {
+    await traffic.stop();
+    view.stop();
+  }
+  if (signal.aborted) {
+    view.line("\nInterrupted.");
+    return DemoExitCode.interrupted;
+  }
+  await finalReport(stack, view, traffic, outcome, promotion, records);
+  view.line("");
+  view.line(verdict?.text ?? "");
+  return verdict?.code ?? DemoExitCode.outcomeMissed;
+}
+
+async function finalReport(
+  stack: DemoStack,
+  view: DemoView,
+  traffic: TrafficGenerator,
+  outcome: DemoOutcome,
+  promotion: boolean,
+  records: readonly DecisionRecord[],
+): Promise<void> {
+  const t = traffic.stats();
+  view.line("");
+  view.line(
+    `Traffic: ${formatCount(t.sent)} requests, ${formatCount(t.ok)} answered, ${formatCount(t.failed)} failed; round trip p50 ${t.p50Ms?.toFixed(1) ?? "–"} ms, p99 ${t.p99Ms?.toFixed(1) ?? "–"} ms.`,
+  );
+  if (promotion) {
+    view.line("");
+    view.line("Outcomes:");
+    for (const l of outcomeLines(outcome)) view.line(`  ${l}`);
+  }
+  const url = stack.collector.value.url;
+  view.line("");
+  view.line(`$ umbra report ${DEMO_EXPERIMENT} --url ${url}`);
+  const report = await runUmbra(["report", DEMO_EXPERIMENT, "--url", url]);
+  view.line((report.code === 0 ? report.stdout : `${report.stdout}${report.stderr}`).trimEnd());
+  if (!promotion) return;
+  view.line("");
+  view.line(`$ umbra explain ${DEMO_EXPERIMENT} --url ${url}`);
+  const explained = await runUmbra(["explain", DEMO_EXPERIMENT, "--url", url]);
+  if (explained.code === 0) {
+    view.line(explained.stdout.trimEnd());
+  } else {
+    // An `umbra` without `explain` yet: the same words, from the records the demo has read.
+    view.line(explainDecisions(records));
+  }
+}
