@@ -163,6 +163,38 @@ describe("StageEvidence", () => {
     expect(evidence.exposureCounts).toEqual({ received: 2, missing: 1 });
   });
 
+  it("adds quality from late labels: +1 when only the candidate was right, -1 when only the baseline was", () => {
+    const evidence = new StageEvidence(spec, HASH);
+    evidence.reset("A", shadowWindow);
+    const scored = (i: number, over: { liveVariant?: string; variant?: string } = {}) => ({
+      variant: over.variant ?? "A",
+      liveVariant: over.liveVariant ?? "prod",
+      specHash: HASH,
+      requestTimestampMs: T0 + 10 + i,
+      segment: { device: i % 2 === 0 ? "mobile" : "desktop" },
+    });
+    for (let i = 0; i < 4; i++) evidence.observePair(pair({ i }), same);
+    evidence.observeQuality(scored(0), false, true);
+    evidence.observeQuality(scored(1), true, false);
+    evidence.observeQuality(scored(2), false, true);
+    evidence.observeQuality(scored(3), true, true);
+    // Another candidate's pair, and a pair of another version, add nothing.
+    evidence.observeQuality(scored(4, { variant: "B" }), false, true);
+    evidence.observeQuality({ ...scored(5), specHash: OTHER }, false, true);
+    const e = evidence.evidence("A");
+    expect(e?.overall.quality).toEqual({ pairs: 4, sum: 1, sumOfSquares: 3 });
+    expect(e?.segments.device?.mobile?.quality).toEqual({ pairs: 2, sum: 2, sumOfSquares: 2 });
+    const restored = new StageEvidence(spec, HASH, JSON.parse(JSON.stringify(evidence.toJSON())));
+    expect(restored.evidence("A")).toEqual(e);
+
+    const watch = new StageEvidence(spec, HASH);
+    watch.reset("A", { ...shadowWindow, key: "watch|watch|1", flipped: true });
+    watch.observePair(pair({ i: 0, variant: "prod", liveVariant: "A" }), same);
+    // In the watch the old live variant is the mirrored one: its being right counts against A.
+    watch.observeQuality(scored(0, { variant: "prod", liveVariant: "A" }), false, true);
+    expect(watch.evidence("A")?.overall.quality).toEqual({ pairs: 1, sum: -1, sumOfSquares: 1 });
+  });
+
   it("restores from its checkpoint JSON and keeps counting on top of it", () => {
     const evidence = new StageEvidence(spec, HASH);
     evidence.reset("A", shadowWindow);

@@ -7,6 +7,7 @@ import {
   type ScopeEvidence,
 } from "@umbra/compare";
 import type { ExperimentSpec, ExposureRecord, PairRecord } from "@umbra/protocol";
+import type { ScoredPair } from "../state/label-join.ts";
 
 /** Which records feed one candidate's evidence window, and since when. */
 export interface WindowSpec {
@@ -25,9 +26,24 @@ export interface WindowSpec {
   readonly windowStartMs: number;
 }
 
+/** Quality-difference sums (candidate − baseline, per labelled pair). */
+interface QualitySums {
+  pairs: number;
+  sum: number;
+  sumOfSquares: number;
+}
+
+/** Quality from late labels, overall and per segment value; added to the evidence on read. */
+interface QualityTally {
+  readonly overall: QualitySums;
+  readonly segments: Record<string, Record<string, QualitySums>>;
+}
+
 interface WindowJSON extends WindowSpec {
   readonly variant: string;
+  /** The evidence from pairs and exposures (quality from labels is in `labelQuality`). */
   readonly evidence: CandidateEvidence;
+  readonly labelQuality?: QualityTally;
   readonly trafficFirstMs: number | null;
   readonly trafficLastMs: number | null;
 }
@@ -45,8 +61,31 @@ interface Window extends WindowSpec {
   /** What was counted before the last restore from a checkpoint. */
   readonly base: CandidateEvidence;
   readonly acc: EvidenceAccumulator;
+  readonly labelQuality: QualityTally;
   trafficFirstMs: number | null;
   trafficLastMs: number | null;
+}
+
+function emptyTally(): QualityTally {
+  return { overall: { pairs: 0, sum: 0, sumOfSquares: 0 }, segments: {} };
+}
+
+function addTo(q: QualitySums, difference: number): void {
+  q.pairs += 1;
+  q.sum += difference;
+  q.sumOfSquares += difference * difference;
+}
+
+function withQuality(scope: ScopeEvidence, q: QualitySums | undefined): ScopeEvidence {
+  if (q === undefined || q.pairs === 0) return scope;
+  return {
+    ...scope,
+    quality: {
+      pairs: scope.quality.pairs + q.pairs,
+      sum: scope.quality.sum + q.sum,
+      sumOfSquares: scope.quality.sumOfSquares + q.sumOfSquares,
+    },
+  };
 }
 
 /**
@@ -96,6 +135,7 @@ export class StageEvidence {
             windowStartMs: w.windowStartMs,
             base: w.evidence,
             acc: this.#accumulator(w.windowStartMs),
+            labelQuality: w.labelQuality ?? emptyTally(),
             trafficFirstMs: w.trafficFirstMs,
             trafficLastMs: w.trafficLastMs,
           });
@@ -130,6 +170,7 @@ export class StageEvidence {
       windowStartMs: spec.windowStartMs,
       base: acc.evidence(),
       acc,
+      labelQuality: emptyTally(),
       trafficFirstMs: null,
       trafficLastMs: null,
     });
@@ -173,6 +214,43 @@ export class StageEvidence {
           divergent: compared && comparison.divergent,
           latencyMs: record.production.latencyMs,
         });
+      }
+    }
+  }
+
+  /**
+   * Counts one pair scored against its late label: the quality difference candidate − baseline
+   * is +1 when only the candidate was right, −1 when only the baseline was, 0 otherwise.
+   */
+  observeQuality(pair: ScoredPair, productionCorrect: boolean, shadowCorrect: boolean): void {
+    if (pair.specHash !== this.specHash || pair.liveVariant === undefined) return;
+    const mirrored = Number(shadowCorrect) - Number(productionCorrect);
+    for (const w of this.#windows.values()) {
+      if (pair.requestTimestampMs < w.windowStartMs) continue;
+      let difference: number;
+      if (!w.flipped && pair.variant === w.variant && pair.liveVariant === w.baseline) {
+        difference = mirrored;
+      } else if (w.flipped && pair.liveVariant === w.variant && pair.variant === w.baseline) {
+        difference = -mirrored;
+      } else {
+        continue;
+      }
+      addTo(w.labelQuality.overall, difference);
+      for (const segment of this.#spec?.segments ?? []) {
+        const value = pair.segment?.[segment.attribute];
+        if (value === undefined) continue;
+        const values = (w.labelQuality.segments[segment.attribute] ??= {});
+        let sums = values[value];
+        if (sums === undefined) {
+          const allowed =
+            segment.values === undefined
+              ? Object.keys(values).length < this.#maxSegmentValues
+              : segment.values.includes(value);
+          if (!allowed) continue;
+          sums = { pairs: 0, sum: 0, sumOfSquares: 0 };
+          values[value] = sums;
+        }
+        addTo(sums, difference);
       }
     }
   }
@@ -233,7 +311,24 @@ export class StageEvidence {
   evidence(variant: string): CandidateEvidence | undefined {
     const w = this.#windows.get(variant);
     if (w === undefined) return undefined;
-    const e = mergeEvidence(w.base, w.acc.evidence(), this.#maxSegmentValues, this.#declared());
+    const merged = mergeEvidence(
+      w.base,
+      w.acc.evidence(),
+      this.#maxSegmentValues,
+      this.#declared(),
+    );
+    const segments: Record<string, Record<string, ScopeEvidence>> = {};
+    for (const [attribute, values] of Object.entries(merged.segments)) {
+      const tallies = w.labelQuality.segments[attribute] ?? {};
+      segments[attribute] = Object.fromEntries(
+        Object.entries(values).map(([value, scope]) => [value, withQuality(scope, tallies[value])]),
+      );
+    }
+    const e: CandidateEvidence = {
+      ...merged,
+      overall: withQuality(merged.overall, w.labelQuality.overall),
+      segments,
+    };
     if (!w.live || w.trafficLastMs === null) return e;
     return {
       ...e,
@@ -261,6 +356,7 @@ export class StageEvidence {
         live: w.live,
         windowStartMs: w.windowStartMs,
         evidence: mergeEvidence(w.base, w.acc.evidence(), this.#maxSegmentValues, declared),
+        labelQuality: w.labelQuality,
         trafficFirstMs: w.trafficFirstMs,
         trafficLastMs: w.trafficLastMs,
       })),

@@ -153,8 +153,15 @@ export class ExperimentState {
       this.#aggregate = aggregateFromJSON(json.aggregate);
     }
     this.#specHash = this.#aggregate.options.specHash;
-    this.#labels = new LabelJoin(ctx.pendingLabels, spec?.spec, json?.labels);
+    this.#labels = this.#labelJoin(spec, json?.labels);
     [this.#comparator, this.#comparatorNote] = ExperimentState.#comparatorFor(spec);
+  }
+
+  #labelJoin(spec: RegisteredSpec | undefined, json: LabelJoinJSON | undefined): LabelJoin {
+    const join = new LabelJoin(this.#ctx.pendingLabels, spec?.spec, json);
+    join.onScored = (pair, productionCorrect, shadowCorrect) =>
+      this.promotion?.evidence.observeQuality(pair, productionCorrect, shadowCorrect);
+    return join;
   }
 
   static #newAggregate(ctx: ExperimentStateContext, spec: RegisteredSpec | undefined): Aggregate {
@@ -210,7 +217,7 @@ export class ExperimentState {
     this.#aggregate = ExperimentState.#newAggregate(this.#ctx, spec);
     this.#specHash = hash;
     [this.#comparator, this.#comparatorNote] = ExperimentState.#comparatorFor(spec);
-    this.#labels = new LabelJoin(this.#ctx.pendingLabels, spec?.spec, undefined);
+    this.#labels = this.#labelJoin(spec, undefined);
   }
 
   /** A fresh state: nothing applied yet. */

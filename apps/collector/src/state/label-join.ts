@@ -14,12 +14,20 @@ import {
 } from "@umbra/protocol";
 
 /** One pair waiting for its label: only what scoring needs (the label field of each side). */
-interface PendingEntry {
-  readonly variant: string;
-  readonly requestTimestampMs: number;
+interface PendingEntry extends ScoredPair {
   readonly production: unknown;
   /** `undefined` when the shadow gave no output (not ok): scored as incorrect. */
   readonly shadow: unknown;
+}
+
+/** The facts of a pair that a label was scored against, for promotion evidence. */
+export interface ScoredPair {
+  readonly variant: string;
+  readonly requestTimestampMs: number;
+  /** Who answered the user (absent in checkpoints written before it was kept). */
+  readonly liveVariant?: string;
+  readonly specHash?: string;
+  readonly segment?: Readonly<Record<string, string>>;
 }
 
 /** A label kept so pairs that arrive after it still join. */
@@ -143,6 +151,13 @@ export class LabelJoin {
   readonly #quality = new Map<string, Quality[]>();
   readonly #counts: LabelCounts;
   #watermarkMs = 0;
+  /**
+   * Called once for every pair scored against its label (within the last horizon), with
+   * whether each side was right: the promotion's quality evidence.
+   */
+  onScored:
+    | ((pair: ScoredPair, productionCorrect: boolean, shadowCorrect: boolean) => void)
+    | undefined;
 
   constructor(capacity: number, spec: ExperimentSpec | undefined, json: LabelJoinJSON | undefined) {
     this.#capacity = capacity;
@@ -186,6 +201,9 @@ export class LabelJoin {
     const entry: PendingEntry = {
       variant: record.variant,
       requestTimestampMs: record.requestTimestampMs,
+      liveVariant: record.liveVariant,
+      ...(record.specHash === undefined ? {} : { specHash: record.specHash }),
+      segment: record.segment,
       production: read(record.production.output, this.#field),
       shadow: record.shadow.outcome === "ok" ? read(record.shadow.output, this.#field) : undefined,
     };
@@ -293,6 +311,7 @@ export class LabelJoin {
       list[i]?.shadow.add(shadowOk);
     });
     this.#counts.joined += 1;
+    this.onScored?.(entry, productionOk, shadowOk);
   }
 
   #correct(predicted: unknown, truth: unknown): boolean {
