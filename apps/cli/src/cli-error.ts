@@ -10,6 +10,8 @@ export const CliErrorCode = {
   NotFound: "not_found",
   /** Writing the output failed. */
   Output: "output",
+  /** The collector refused a mutating command: no token, a wrong token, or a read-only collector. */
+  Denied: "denied",
 } as const;
 
 /** One of the {@link CliErrorCode} values. */
@@ -22,6 +24,7 @@ export const EXIT_CODES: Readonly<Record<CliErrorCode, number>> = {
   server: 4,
   not_found: 5,
   output: 6,
+  denied: 7,
 };
 
 /** The error type of the `umbra` CLI: a stable `code`, a message for humans, the `cause`. */

@@ -14,10 +14,31 @@ export interface ExportStream {
   readonly lines: AsyncIterable<string>;
 }
 
+/** A human command for the collector's promotion of an experiment. */
+export interface CommandRequest {
+  /** `approve`, `hold`, `promote`, `rollback` or `resume`. */
+  readonly kind: string;
+  readonly variant?: string;
+  /** Who gives it; the collector records `human:<by>`. */
+  readonly by?: string;
+  readonly note?: string;
+  /** The collector's admin token. */
+  readonly token?: string;
+}
+
 /** The few collector calls the CLI makes; see {@link createCollectorClient}. */
 export interface CollectorClient {
   readonly baseUrl: string;
   report(experiment: string): Promise<unknown>;
+  /** `GET /experiments/:name/status`. */
+  status(experiment: string): Promise<unknown>;
+  /** `GET /experiments/:name/decisions`. */
+  decisions(
+    experiment: string,
+    options: { readonly limit?: number; readonly version?: "all" | "current" },
+  ): Promise<unknown>;
+  /** `POST /experiments/:name/<kind>` with the token; resolves the status after the command. */
+  command(experiment: string, command: CommandRequest): Promise<unknown>;
   examples(
     experiment: string,
     options: { readonly variant?: string; readonly segment?: string; readonly limit?: number },
@@ -48,12 +69,16 @@ export function createCollectorClient(
   const timeoutMs = options.timeoutMs ?? 30_000;
   const doFetch = options.fetch ?? fetch;
 
-  const request = async (path: string, query: Record<string, string | undefined> = {}) => {
+  const request = async (
+    path: string,
+    query: Record<string, string | undefined> = {},
+    init: RequestInit = {},
+  ) => {
     const url = new URL(`${base}${path}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     let res: Response;
     try {
-      res = await doFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+      res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (cause) {
       throw new CliError(
         CliErrorCode.Unavailable,
@@ -69,6 +94,12 @@ export function createCollectorClient(
       } catch {
         // Not the collector's JSON error shape: show the body as it is.
       }
+      if (res.status === 401 || res.status === 403) {
+        throw new CliError(
+          CliErrorCode.Denied,
+          `collector answered ${res.status}: ${message}${res.status === 401 ? " (pass --token or set UMBRA_ADMIN_TOKEN)" : ""}`,
+        );
+      }
       throw new CliError(
         res.status === 404 ? CliErrorCode.NotFound : CliErrorCode.Server,
         `collector answered ${res.status}: ${message}`,
@@ -82,6 +113,34 @@ export function createCollectorClient(
   return {
     baseUrl: base,
     report: async (experiment) => (await request(path(experiment, "report"))).json(),
+    status: async (experiment) => (await request(path(experiment, "status"))).json(),
+    decisions: async (experiment, o) =>
+      (
+        await request(path(experiment, "decisions"), {
+          limit: o.limit === undefined ? undefined : String(o.limit),
+          version: o.version,
+        })
+      ).json(),
+    command: async (experiment, c) => {
+      const body = {
+        ...(c.variant === undefined ? {} : { variant: c.variant }),
+        ...(c.by === undefined ? {} : { by: c.by }),
+        ...(c.note === undefined ? {} : { note: c.note }),
+      };
+      const res = await request(
+        path(experiment, c.kind),
+        {},
+        {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(c.token === undefined ? {} : { authorization: `Bearer ${c.token}` }),
+          },
+          body: JSON.stringify(body),
+        },
+      );
+      return res.json();
+    },
     examples: async (experiment, o) =>
       (
         await request(path(experiment, "examples"), {

@@ -48,3 +48,28 @@ export function parseLimit(value: string): number {
   }
   return n;
 }
+
+/** Parses `--by`: who gives a command (the collector records `human:<by>`). */
+export function parseActor(value: string): string {
+  if (!/^[A-Za-z0-9_.@-]{1,64}$/.test(value)) {
+    throw new InvalidArgumentError(
+      "must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '@' or '-'",
+    );
+  }
+  return value;
+}
+
+/** Parses `--note`: at most 1024 characters. */
+export function parseNote(value: string): string {
+  if (value.length > 1_024) throw new InvalidArgumentError("must be at most 1024 characters");
+  return value;
+}
+
+/** Parses `--decisions`: an integer from 1 to 10000. */
+export function parseDecisionLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 10_000) {
+    throw new InvalidArgumentError("must be an integer from 1 to 10000");
+  }
+  return n;
+}

@@ -45,7 +45,20 @@ describe("runCli", () => {
   it("prints help and exits 0", async () => {
     const t = io();
     expect(await runCli(["--help"], t.io)).toBe(0);
-    expect(t.out()).toContain("report");
-    expect(t.out()).toContain("export");
+    for (const command of ["report", "export", "status", "explain", "promote", "rollback"]) {
+      expect(t.out()).toContain(command);
+    }
+  });
+
+  it("names --by and the variant argument when a promotion command's input breaks a rule", async () => {
+    const by = io();
+    expect(await runCli(["promote", "ranker", "A", "--by", "two words"], by.io)).toBe(2);
+    expect(by.err()).toContain("--by <name>");
+    const variant = io();
+    expect(await runCli(["rollback", "ranker", "A.B"], variant.io)).toBe(2);
+    expect(variant.err()).toContain("variant");
+    const limit = io();
+    expect(await runCli(["explain", "ranker", "--limit", "0"], limit.io)).toBe(2);
+    expect(limit.err()).toContain("--limit <n>");
   });
 });
