@@ -1,7 +1,17 @@
+import { waitFor } from "@umbra/testing";
 import { describe, expect, it } from "vitest";
 import { runningChildren, startChild } from "./child-process.ts";
 
 const env = { PATH: process.env.PATH ?? "" };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const node = (script: string) => ({ command: process.execPath, args: ["-e", script], env });
 const readyPort = (out: string) => /ready on (\d+)/.exec(out)?.[1];
 
@@ -34,6 +44,23 @@ describe("startChild", () => {
       stopTimeoutMs: 200,
     });
     expect(await child.stop()).toEqual({ code: null, signal: "SIGKILL", killed: true });
+  });
+
+  it("stops what the child started too: its whole process group", async () => {
+    const child = await startChild({
+      name: "wrapper",
+      ...node(
+        "const { spawn } = require('node:child_process');" +
+          "const g = spawn(process.execPath, ['-e', 'process.on(\"SIGTERM\", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore' });" +
+          "console.log('grandchild ' + g.pid + ' ready on 9'); setInterval(() => {}, 1000);",
+      ),
+      ready: readyPort,
+      stopTimeoutMs: 500,
+    });
+    const grandchild = Number(/grandchild (\d+)/.exec(child.output())?.[1]);
+    expect(isAlive(grandchild)).toBe(true);
+    await child.stop();
+    await waitFor(() => !isAlive(grandchild), { message: `grandchild ${grandchild} gone` });
   });
 
   it("rejects with the child's last output when it exits before it is ready", async () => {

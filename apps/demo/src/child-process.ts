@@ -55,12 +55,26 @@ export interface ChildExit {
 const alive = new Map<number, ChildProcess>();
 let exitHookInstalled = false;
 
+/**
+ * Signals a child's whole process group: each child leads its own group, so a wrapper (such as
+ * the `umbra-variant` bin, which runs the server as its own child) goes together with what it
+ * started. Resolves false when nothing was left to signal.
+ */
+function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   // Whatever ends the demo (an exception, process.exit), no child outlives it.
   process.once("exit", () => {
-    for (const child of alive.values()) child.kill("SIGKILL");
+    for (const pid of alive.keys()) signalGroup(pid, "SIGKILL");
   });
 }
 
@@ -103,13 +117,20 @@ export async function startChild<T>(options: ChildOptions<T>): Promise<ChildHand
     env: { ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group: a terminal's Ctrl-C reaches the demo alone, which then stops the
+    // children in order, and a group kill leaves no grandchild behind.
+    detached: true,
   });
   let output = "";
   let dropped = 0;
   let killed = false;
   const exited = new Promise<ChildExit>((resolve) => {
     child.once("exit", (code, signal) => {
-      if (child.pid !== undefined) alive.delete(child.pid);
+      if (child.pid !== undefined) {
+        alive.delete(child.pid);
+        // Anything the child left behind in its group goes with it.
+        signalGroup(child.pid, "SIGKILL");
+      }
       resolve({ code, signal, killed });
     });
   });
@@ -139,10 +160,10 @@ export async function startChild<T>(options: ChildOptions<T>): Promise<ChildHand
 
   const stop: ChildHandle<T>["stop"] = async (stopOptions = {}) => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill(stopOptions.signal ?? "SIGTERM");
+      signalGroup(spawned, stopOptions.signal ?? "SIGTERM");
       if (!(await settlesWithin(exited, stopOptions.timeoutMs ?? stopTimeoutMs))) {
         killed = true;
-        child.kill("SIGKILL");
+        signalGroup(spawned, "SIGKILL");
       }
     }
     return exited;

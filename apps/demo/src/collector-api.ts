@@ -5,6 +5,24 @@ export interface ReportSummary {
   readonly counts: { readonly pairs: number };
 }
 
+/** The parts of `GET /experiments/:name/status` the demo reads. */
+export interface PromotionStatusSummary {
+  /** `off` when the collector does not promote the experiment. */
+  readonly promotion: "on" | "off";
+  /** Where the experiment stands, in words. */
+  readonly summary: string;
+  readonly stage: string | null;
+  readonly live: string | null;
+  readonly candidates: readonly {
+    readonly variant: string;
+    readonly stage: string;
+    readonly rule: string | null;
+    /** The latest decision about the candidate, in words. */
+    readonly reason: string;
+  }[];
+  readonly decisions: { readonly lastSeq: number };
+}
+
 /** The collector's HTTP API, as the demo uses it. */
 export interface CollectorApi {
   readonly url: string;
@@ -12,6 +30,8 @@ export interface CollectorApi {
   registerSpec(spec: ExperimentSpec): Promise<void>;
   /** `GET /experiments/:name/report`; `undefined` while the collector knows nothing of it. */
   report(experiment: string): Promise<ReportSummary | undefined>;
+  /** `GET /experiments/:name/status`; `undefined` when this collector has no such route. */
+  status(experiment: string): Promise<PromotionStatusSummary | undefined>;
   /**
    * `GET /experiments/:name/decisions`: the decision log, oldest first; `undefined` when this
    * collector has no promotion (the route does not exist).
@@ -57,6 +77,12 @@ export function createCollectorApi(url: string, adminToken: string): CollectorAp
       if (res.status === 404) return undefined;
       if (!res.ok) await fail(res, "reading the report");
       return (await res.json()) as ReportSummary;
+    },
+    async status(experiment) {
+      const res = await call("GET", `/experiments/${experiment}/status`);
+      if (res.status === 404 && /no route/.test(await res.clone().text())) return undefined;
+      if (!res.ok) await fail(res, "reading the promotion status");
+      return (await res.json()) as PromotionStatusSummary;
     },
     async decisions(experiment) {
       const res = await call("GET", `/experiments/${experiment}/decisions`);

@@ -81,7 +81,7 @@ export const DEMO_VARIANTS: readonly DemoVariant[] = [
       "--seed",
       "B",
       "--latency-ms",
-      "12",
+      "20",
       "--jitter-ms",
       "4",
       "--slow-factor",
@@ -121,7 +121,7 @@ export const DEMO_REGIONS: RegionMix = { "eu-west": 40, "us-east": 40, "ap-south
 /** The budget the demo's criteria set, for the README and the status line. */
 export const DEMO_CRITERIA = {
   maxDivergenceRate: 0.05,
-  maxShadowP99LatencyMs: 50,
+  maxShadowP99LatencyMs: 100,
   maxErrorRate: 0.01,
   minSamples: 2_000,
   minSamplesPerSegment: 400,

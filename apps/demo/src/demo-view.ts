@@ -1,6 +1,7 @@
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import {
   type DemoSnapshot,
+  focusReason,
   formatElapsed,
   PROMOTION_PATH,
   promotionStep,
@@ -10,7 +11,12 @@ import {
 
 /** Where the demo writes: its output stream, and whether it is a terminal. */
 export interface DemoIo {
-  readonly stdout: NodeJS.WritableStream & { readonly isTTY?: boolean };
+  readonly stdout: NodeJS.WritableStream & { readonly isTTY?: boolean; readonly columns?: number };
+}
+
+/** Cuts a line to `width` characters, so a redrawn status never wraps. */
+export function fit(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`;
 }
 
 /** How the demo shows what happens: lines that stay, and a status that updates. */
@@ -41,19 +47,23 @@ export function createProgressView(io: DemoIo): DemoView {
     },
     Presets.shades_classic,
   );
-  let bars: { rollout: SingleBar; traffic: SingleBar; status: SingleBar } | undefined;
+  let bars:
+    | { rollout: SingleBar; traffic: SingleBar; flag: SingleBar; status: SingleBar; why: SingleBar }
+    | undefined;
   const ensureBars = () => {
+    const text = (label: string) =>
+      multibar.create(1, 0, { text: "" }, { format: ` ${label.padEnd(9)} {text}` });
     bars ??= {
       rollout: multibar.create(
         PROMOTION_PATH.length - 1,
         0,
         { text: "waiting for traffic" },
-        {
-          format: " promotion {bar} {text}",
-        },
+        { format: " promotion {bar} {text}" },
       ),
-      traffic: multibar.create(1, 0, { text: "" }, { format: " traffic   {text}" }),
-      status: multibar.create(1, 0, { text: "" }, { format: " status    {text}" }),
+      traffic: text("traffic"),
+      flag: text("flag"),
+      status: text("status"),
+      why: text("why"),
     };
     return bars;
   };
@@ -66,6 +76,8 @@ export function createProgressView(io: DemoIo): DemoView {
     status(s) {
       if (stopped) return;
       const b = ensureBars();
+      // Wrapped lines would break cli-progress's redraw (it moves the cursor up by line count).
+      const width = Math.max(20, (io.stdout.columns ?? 120) - 12);
       const a = s.outcome.candidates[0].standing;
       const step = promotionStep(a.stage);
       const where =
@@ -74,9 +86,15 @@ export function createProgressView(io: DemoIo): DemoView {
           : a.stage === "done"
             ? "A done: A is the live variant"
             : `A ${a.stage}`;
-      b.rollout.update(step, { text: `${where} (${step}/${PROMOTION_PATH.length - 1})` });
-      b.traffic.update(0, { text: `${formatElapsed(s.elapsedMs)} · ${trafficLine(s)}` });
-      b.status.update(0, { text: statusLine(s) });
+      b.rollout.update(step, {
+        text: fit(`${where} (${step}/${PROMOTION_PATH.length - 1})`, width - 30),
+      });
+      b.traffic.update(0, {
+        text: fit(`${formatElapsed(s.elapsedMs)} · ${trafficLine(s)}`, width),
+      });
+      b.flag.update(0, { text: fit(s.summary ?? "", width) });
+      b.status.update(0, { text: fit(statusLine(s), width) });
+      b.why.update(0, { text: fit(focusReason(s), width) });
     },
     stop() {
       if (stopped) return;
@@ -105,7 +123,9 @@ export function createLogView(
       lastStatus = text;
       lastStatusMs = s.elapsedMs;
       const stamp = `[${formatElapsed(s.elapsedMs)}]`;
-      io.stdout.write(`${stamp} traffic ${trafficLine(s)}\n${stamp} status  ${text}\n`);
+      const lines = [`${stamp} traffic ${trafficLine(s)}`, `${stamp} status  ${text}`];
+      if (s.summary !== undefined) lines.push(`${stamp} flag    ${s.summary}`);
+      io.stdout.write(`${lines.join("\n")}\n`);
     },
     stop() {},
   };

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { explainDecisions } from "@umbra/compare";
 import { type DecisionRecord, UmbraError } from "@umbra/protocol";
 import { runningChildren } from "./child-process.ts";
+import type { PromotionStatusSummary } from "./collector-api.ts";
 import type { DemoArgs } from "./demo-args.ts";
 import {
   DEMO_CRITERIA,
@@ -214,11 +215,12 @@ export async function runDemo(options: RunDemoOptions): Promise<number> {
 async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView): Promise<number> {
   const { args, signal } = options;
   const experiment = DEMO_EXPERIMENT;
-  const promotion = (await stack.api.decisions(experiment)) !== undefined;
+  // A collector that serves the flag file promotes; an older one only compares.
+  const promotion = stack.flagSource.by === "collector";
   view.line("");
   if (!promotion) {
     view.line(
-      "This collector has no promotion yet (no /decisions route): the demo sends traffic and shows the comparison only.",
+      "This collector has no promotion (it serves no flag file): the demo sends traffic and shows the comparison only.",
     );
   }
   view.line(
@@ -237,6 +239,8 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
   const answers = createAnswerWindow();
   const seen = new Set<number>();
   let records: DecisionRecord[] = [];
+  let lastSeqRead = 0;
+  let status: PromotionStatusSummary | undefined;
   let outcome = judgeOutcome([]);
   let metAtMs: number | undefined;
   let verdict: { code: number; text: string } | undefined;
@@ -249,7 +253,12 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
       const elapsedMs = Date.now() - trafficStartedMs;
       if (promotion) {
         try {
-          records = (await stack.api.decisions(experiment)) ?? records;
+          status = (await stack.api.status(experiment)) ?? status;
+          // The log is read again only when it has grown.
+          if (status !== undefined && status.decisions.lastSeq > lastSeqRead) {
+            records = (await stack.api.decisions(experiment)) ?? records;
+            lastSeqRead = Math.max(0, ...records.map((r) => r.seq));
+          }
         } catch (error) {
           view.line(`${stamp()} (collector not answering: ${message(error)})`);
         }
@@ -268,6 +277,8 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
         answers: answers.shares(),
         outcome,
         promotion,
+        summary: status?.summary,
+        reasons: Object.fromEntries((status?.candidates ?? []).map((c) => [c.variant, c.reason])),
       };
       view.status(snapshot);
 
@@ -352,18 +363,19 @@ async function finalReport(
     for (const l of outcomeLines(outcome)) view.line(`  ${l}`);
   }
   const url = stack.collector.value.url;
-  view.line("");
-  view.line(`$ umbra report ${DEMO_EXPERIMENT} --url ${url}`);
-  const report = await runUmbra(["report", DEMO_EXPERIMENT, "--url", url]);
-  view.line((report.code === 0 ? report.stdout : `${report.stdout}${report.stderr}`).trimEnd());
+  const umbra = async (...args: string[]) => {
+    view.line("");
+    view.line(`$ umbra ${args.join(" ")} --url ${url}`);
+    const r = await runUmbra([...args, "--url", url]);
+    view.line((r.code === 0 ? r.stdout : `${r.stdout}${r.stderr}`).trimEnd());
+    return r.code;
+  };
+  if (promotion) await umbra("status", DEMO_EXPERIMENT);
+  await umbra("report", DEMO_EXPERIMENT);
+  await umbra("examples", DEMO_EXPERIMENT, "C", "--segment", "device:mobile", "--limit", "2");
   if (!promotion) return;
-  view.line("");
-  view.line(`$ umbra explain ${DEMO_EXPERIMENT} --url ${url}`);
-  const explained = await runUmbra(["explain", DEMO_EXPERIMENT, "--url", url]);
-  if (explained.code === 0) {
-    view.line(explained.stdout.trimEnd());
-  } else {
-    // An `umbra` without `explain` yet: the same words, from the records the demo has read.
+  if ((await umbra("explain", DEMO_EXPERIMENT)) !== 0) {
+    // An `umbra` without `explain`: the same words, from the records the demo has read.
     view.line(explainDecisions(records));
   }
 }

@@ -12,6 +12,10 @@ export interface DemoSnapshot {
   readonly outcome: DemoOutcome;
   /** Whether the collector promotes (otherwise the demo only compares). */
   readonly promotion: boolean;
+  /** The collector's summary of the experiment in words (live variant, rollout, mirrors). */
+  readonly summary: string | undefined;
+  /** The latest decision about each candidate, in words, from the collector's status. */
+  readonly reasons: Readonly<Record<string, string>>;
 }
 
 /** The promotion path of a candidate, in order; its index is the progress bar's value. */
@@ -107,4 +111,16 @@ export function transitionLine(record: DecisionRecord): string {
   const decision =
     typeof record.evidence.decision === "string" ? record.evidence.decision : record.outcome;
   return `${variant}  ${record.from} → ${record.to}  ${decision} — ${record.reason}`;
+}
+
+/**
+ * The latest decision, in words, about the candidate still in play (the first not ended, A at
+ * the end): what it waits for, or why it moved.
+ */
+export function focusReason(s: DemoSnapshot): string {
+  const inPlay = s.outcome.candidates.find(
+    (c) => !["done", "rejected", "rolled_back", "held"].includes(c.standing.stage),
+  );
+  const variant = inPlay?.variant ?? "A";
+  return s.reasons[variant] ?? s.outcome.candidates[0].standing.latest ?? "";
 }
