@@ -65,6 +65,12 @@ export interface CollectorConfig {
   readonly decisionPolicy: DecisionPolicy;
   /** Most decision records kept per experiment in `UMBRA_DECISIONS` (`UMBRA_DECISION_LOG_MAX`). */
   readonly decisionLogMax: number;
+  /**
+   * How long after a flag write a new stage's evidence starts (`UMBRA_FLAG_SETTLE_MS`): the time
+   * the SDKs take to apply the flag (ms through the sync endpoint, about a second through a flagd
+   * polling the file), so requests planned under the old routing stay out of the new stage.
+   */
+  readonly flagSettleMs: number;
 }
 
 /** The defaults {@link loadConfig} uses for every variable that is not set. */
@@ -92,6 +98,7 @@ export const DEFAULT_CONFIG: Omit<CollectorConfig, "replicaId" | "decisionPolicy
   decisionTickMs: 1_000,
   decisionSampleMs: 60_000,
   decisionLogMax: 100_000,
+  flagSettleMs: 2_000,
 };
 
 /** The shortest admin token accepted: a guessable token is worse than none. */
@@ -269,6 +276,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ),
     decisionPolicy,
     decisionLogMax: int("UMBRA_DECISION_LOG_MAX", DEFAULT_CONFIG.decisionLogMax, 100, 100_000_000),
+    flagSettleMs: int("UMBRA_FLAG_SETTLE_MS", DEFAULT_CONFIG.flagSettleMs, 0, 600_000),
   };
   if (config.checkpointIntervalMs * 2 >= config.ackWaitMs) {
     // A checkpoint must land well before JetStream redelivers what it covers.

@@ -90,6 +90,8 @@ beforeAll(async () => {
       // Only the first tick runs by itself; the test drives the others.
       UMBRA_DECISION_TICK_MS: "3600000",
       UMBRA_CHECKPOINT_INTERVAL_MS: "100",
+      // The clock is the test's: new stages' evidence starts right at the flag write.
+      UMBRA_FLAG_SETTLE_MS: "0",
     }),
   });
   await collector.start();

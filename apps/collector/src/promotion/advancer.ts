@@ -56,6 +56,11 @@ export interface AdvancerDeps {
   readonly now: () => number;
   readonly tickMs: number;
   readonly sampleMs: number;
+  /**
+   * How long after a flag write the new stage's evidence begins: the time SDKs (through flagd or
+   * the sync endpoint) take to apply it, so requests planned under the old routing do not count.
+   */
+  readonly settleMs: number;
   readonly policy: DecisionPolicy;
   /** Called when the advancer finds it is no longer the experiment's only writer. */
   readonly onFailed: (experiment: string, error: CollectorError) => void;
@@ -306,8 +311,13 @@ export class Advancer {
     const now = this.#nowFor(previous?.decision);
     const started = engine.start(now);
     const firstStage = engine.routing(started).stage;
-    const pairsBefore = state.counts.pairs;
     state.followSpec();
+    // The aggregate may have followed the new spec already (a record arrived first): the pairs
+    // set aside are the last previous version's, either way.
+    const pairsBefore =
+      previous === undefined
+        ? 0
+        : (state.previousVersions.findLast((v) => v.specHash === previous.specHash)?.pairs ?? 0);
     const candidates = engine.candidates.join(", ") || "none";
     const reason =
       previous === undefined
@@ -632,6 +642,14 @@ export class Advancer {
       c.outbox.splice(0, dropped);
       metrics.dropped.inc({ what: "decision_outbox" }, dropped);
     }
+    // A holder that lost its lease may still win the checkpoint's compare-and-swap if the new
+    // holder has not written yet; asking the lease first keeps its decision out of the log.
+    if (!(await this.#deps.fence())) {
+      throw new CollectorError(
+        CollectorErrorCode.Conflict,
+        `${experiment}: the lease is no longer this replica's; the decision was not committed`,
+      );
+    }
     await this.#deps.partition.commit();
     let inEffect: number | undefined =
       c.mode === ControlMode.collector && !needsWrite ? c.flag?.revision : undefined;
@@ -679,11 +697,14 @@ export class Advancer {
           );
       }
     }
+    const wrote = needsWrite && c.flag !== null && c.flag.revision === inEffect;
     if (inEffect !== undefined) {
       for (const r of records) if (r.flagRevision === undefined) r.flagRevision = inEffect;
     }
     const registered = this.#deps.specs.get(experiment);
-    if (registered?.hash === c.specHash) this.#syncWindows(slot, registered, this.#deps.now());
+    if (registered?.hash === c.specHash) {
+      this.#syncWindows(slot, registered, this.#deps.now() + (wrote ? this.#deps.settleMs : 0));
+    }
     state.dirty = true;
     await this.#publishOutbox(state, c);
   }

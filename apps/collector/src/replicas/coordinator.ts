@@ -227,6 +227,7 @@ export class Coordinator {
       now: this.#deps.now,
       tickMs: config.decisionTickMs,
       sampleMs: config.decisionSampleMs,
+      settleMs: config.flagSettleMs,
       policy: config.decisionPolicy,
       onFailed: (name) => {
         this.#failed.add(name);
