@@ -28,6 +28,7 @@ import {
   writeFlagFile,
 } from "@umbra/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBuckets } from "../checkpoint/open-buckets.ts";
 import { loadConfig } from "../config.ts";
 import { type Collector, createCollector } from "../create-collector.ts";
 import type { PromotionStatus } from "./promotion-status.ts";
@@ -377,5 +378,26 @@ describe("the advancer", () => {
     await collector.command("refused", { kind: "hold", actor: "human:eve", note: "load test" });
     const status = await collector.status("refused");
     expect(status.candidates[0]).toMatchObject({ phase: "held", decision: "hold" });
+  });
+
+  it("does nothing once its lease is someone else's: no commit, no flag write, no decision", async () => {
+    const hash = await register("stale");
+    await waitFor(async () => flagOf("stale"), { message: "first flag written" });
+    await publishPairs("stale", hash, 50);
+    const flagBefore = await readFile(flags.path, "utf8");
+    const logBefore = await decisions("stale");
+    // Another replica takes the lease over (as after this one was frozen past the lease TTL).
+    const buckets = await openBuckets(nc, { leaseTtlMs: 10_000, replicas: 1 });
+    await buckets.leases.put(
+      "exp.stale",
+      JSON.stringify({ owner: "intruder", incarnation: "x", sinceMs: clockMs }),
+    );
+    // Evidence that would promote A, evaluated by the replica that no longer holds the lease.
+    await tickAt("stale", 2_000);
+    expect(await readFile(flags.path, "utf8")).toBe(flagBefore);
+    expect(await decisions("stale")).toEqual(logBefore);
+    await waitFor(() => !collector.held().includes("stale"), {
+      message: "the partition stopped",
+    });
   });
 });
