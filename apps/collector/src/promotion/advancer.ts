@@ -107,6 +107,24 @@ function stageOfState(d: DecisionState): string {
   return active ? "shadow" : "done";
 }
 
+/** The identity of a candidate's evidence window: its (held-from) phase, stage and stage start. */
+function windowKey(c: DecisionState["candidates"][string]): string {
+  const held = c.phase === "held";
+  const phase = held ? (c.heldFrom?.phase ?? "shadow") : c.phase;
+  const stage = held ? (c.heldFrom?.stage ?? c.stage) : c.stage;
+  return `${phase}|${stage}|${c.stageStartedMs}`;
+}
+
+/** Whether the flag in the file already says what `routing` says (for this spec version). */
+function flagMatches(view: ExperimentFlagView, routing: FlagRouting, specHash: string): boolean {
+  return (
+    view.options !== null &&
+    routingKey(view.options) === routingKey(routing) &&
+    view.options.stage === routing.stage &&
+    view.options.specHash === specHash
+  );
+}
+
 /** How the flag in the file differs from the routing the collector keeps, in words. */
 function describeChange(before: FlagRouting, after: ExperimentFlagView): string {
   if (!after.exists) return "the flag was removed from the file";
@@ -283,7 +301,11 @@ export class Advancer {
       await this.#apply(state, slot, engine, view, records);
       return false;
     }
-    this.#syncWindows(slot, registered, now);
+    // A stage whose flag is not written yet gets its window when the write is done (plus the
+    // settle time): evidence from before would mix two routings.
+    if (flagMatches(view, engine.routing(c.decision), c.specHash)) {
+      this.#syncWindows(slot, registered, now);
+    }
     const lagMs = await this.#deps.partition.collectorLagMs(now);
     let evaluation: Evaluation;
     try {
@@ -538,11 +560,9 @@ export class Advancer {
         slot.evidence.remove(variant);
         continue;
       }
-      const held = c.phase === "held";
-      const phase = held ? (c.heldFrom?.phase ?? "shadow") : c.phase;
-      const stage = held ? (c.heldFrom?.stage ?? c.stage) : c.stage;
-      const key = `${phase}|${stage}|${c.stageStartedMs}`;
+      const key = windowKey(c);
       if (slot.evidence.window(variant)?.key === key) continue;
+      const phase = c.phase === "held" ? (c.heldFrom?.phase ?? "shadow") : c.phase;
       slot.evidence.reset(variant, {
         key,
         baseline: phase === "watch" ? (d.previousLive ?? registered.spec.live) : d.live,
@@ -556,6 +576,10 @@ export class Advancer {
   #evidence(slot: PromotionSlot, engine: DecisionEngine, lagMs: number): ExperimentEvidence {
     const candidates: Record<string, CandidateEvidence> = {};
     for (const variant of engine.candidates) {
+      const state = slot.control.decision.candidates[variant];
+      // A window of an earlier stage is not this stage's evidence (its flag is still being
+      // written); the engine treats a candidate without evidence as having seen nothing yet.
+      if (state === undefined || slot.evidence.window(variant)?.key !== windowKey(state)) continue;
       const e = slot.evidence.evidence(variant);
       if (e !== undefined) candidates[variant] = e;
     }
@@ -626,14 +650,17 @@ export class Advancer {
     const needsWrite =
       view !== undefined &&
       c.mode === ControlMode.collector &&
-      (c.flag === null ||
-        view.options === null ||
-        routingKey(view.options) !== routingKey(routing) ||
-        view.options.stage !== routing.stage ||
-        view.options.specHash !== c.specHash);
+      (c.flag === null || !flagMatches(view, routing, c.specHash));
     state.dirty = true;
     if (records.length === 0 && !needsWrite) {
-      if (c.outbox.length > 0) await this.#publishOutbox(state, c);
+      if (c.outbox.length > 0) {
+        // Left by an earlier holder that committed them and wrote the flag, or not: the flag says
+        // what they decided either way now.
+        if (view !== undefined && c.mode === ControlMode.collector && c.flag !== null) {
+          for (const r of c.outbox) r.flagRevision ??= c.flag.revision;
+        }
+        await this.#publishOutbox(state, c);
+      }
       return;
     }
     c.outbox.push(...records);
@@ -697,12 +724,16 @@ export class Advancer {
           );
       }
     }
-    const wrote = needsWrite && c.flag !== null && c.flag.revision === inEffect;
+    const wrote = needsWrite && inEffect !== undefined;
     if (inEffect !== undefined) {
-      for (const r of records) if (r.flagRevision === undefined) r.flagRevision = inEffect;
+      // Records committed by an earlier holder whose flag write it did not live to make are
+      // made real by this write too.
+      for (const r of c.outbox) if (r.flagRevision === undefined) r.flagRevision = inEffect;
     }
     const registered = this.#deps.specs.get(experiment);
-    if (registered?.hash === c.specHash) {
+    const applied =
+      wrote || (!needsWrite && view !== undefined && c.mode === ControlMode.collector);
+    if (applied && registered?.hash === c.specHash) {
       this.#syncWindows(slot, registered, this.#deps.now() + (wrote ? this.#deps.settleMs : 0));
     }
     state.dirty = true;
