@@ -99,7 +99,9 @@ describe("collector replicas promoting one experiment", () => {
       (s) => s.owner === otherId,
       "the other replica took the experiment over",
     );
-    expect(taken.stage).toBe("live-50");
+    // Frozen right after deciding, the holder may not have committed the promotion yet: then the
+    // successor starts from shadow and decides it again (nothing of the first decision was logged).
+    expect(["shadow", "live-50"]).toContain(taken.stage);
     await waitForStatus(
       other.url,
       "replicated",
@@ -107,11 +109,15 @@ describe("collector replicas promoting one experiment", () => {
       "the new holder advanced past live-50",
     );
     process.kill(holder.process.pid, "SIGCONT");
-    // The woken replica finds out it lost the experiment before it can do anything with it.
-    await waitFor(() => /no longer the advancer|lease lost/.test(holder.process.log()), {
-      timeoutMs: 30_000,
-      message: "the woken replica noticed it lost the experiment",
-    });
+    // The woken replica finds out it lost the experiment (a lost lease renewal, a lost checkpoint
+    // compare-and-swap, or its advancer's lease check — whichever comes first) and lets go.
+    await waitFor(
+      async () =>
+        !(await getJson<{ experiments: string[] }>(`${holder.url}/healthz`)).experiments.includes(
+          "replicated",
+        ),
+      { timeoutMs: 30_000, message: "the woken replica let the experiment go" },
+    );
     const done = await waitForStatus(
       other.url,
       "replicated",
@@ -144,7 +150,5 @@ describe("collector replicas promoting one experiment", () => {
         .reduce((a, b) => a + b, 0);
     };
     expect((await writes(holder)) + (await writes(other))).toBe(5);
-    const health = await getJson<{ experiments: string[] }>(`${holder.url}/healthz`);
-    expect(health.experiments).not.toContain("replicated");
   });
 });
