@@ -64,4 +64,40 @@ describe("loadConfig", () => {
   it("refuses 2 stream replicas", () => {
     expect(failure({ UMBRA_STREAM_REPLICAS: "2" }).message).toContain("must be 1, 3 or 5");
   });
+
+  it("reads the promotion settings: an absolute flag file path, the sync port, the token, the policy", () => {
+    const config = loadConfig({
+      UMBRA_FLAG_FILE: "flags/umbra.flagd.json",
+      UMBRA_FLAG_SYNC_PORT: "0",
+      UMBRA_ADMIN_TOKEN: "0123456789abcdef",
+      UMBRA_DECISION_TICK_MS: "250",
+      UMBRA_DECISION_POLICY: '{"maxIdleMs":60000}',
+    });
+    expect(config.flagFile).toMatch(/^\/.*\/flags\/umbra\.flagd\.json$/);
+    expect(config).toMatchObject({
+      flagSyncPort: 0,
+      adminToken: "0123456789abcdef",
+      decisionTickMs: 250,
+    });
+    expect(config.decisionPolicy.maxIdleMs).toBe(60_000);
+    expect(loadConfig({})).toMatchObject({ flagFile: null, flagSyncPort: null, adminToken: null });
+  });
+
+  it("refuses a short admin token without echoing it, and a sync port without a flag file", () => {
+    const token = failure({ UMBRA_ADMIN_TOKEN: "secret" });
+    expect(token.field).toBe("UMBRA_ADMIN_TOKEN");
+    expect(token.message).not.toContain("secret");
+    expect(failure({ UMBRA_FLAG_SYNC_PORT: "8015" }).field).toBe("UMBRA_FLAG_SYNC_PORT");
+  });
+
+  it("names the policy field that breaks a rule, and a policy that is not an object", () => {
+    const e = failure({ UMBRA_DECISION_POLICY: '{"maxIdleMs":-1}' });
+    expect(e.field).toBe("UMBRA_DECISION_POLICY.maxIdleMs");
+    expect(e.message).toContain("must be a number in");
+    expect(failure({ UMBRA_DECISION_POLICY: '{"nope":1}' }).field).toBe(
+      "UMBRA_DECISION_POLICY.nope",
+    );
+    expect(failure({ UMBRA_DECISION_POLICY: "[1]" }).field).toBe("UMBRA_DECISION_POLICY");
+    expect(failure({ UMBRA_DECISION_POLICY: "{" }).field).toBe("UMBRA_DECISION_POLICY");
+  });
 });
