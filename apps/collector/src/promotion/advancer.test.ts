@@ -380,6 +380,29 @@ describe("the advancer", () => {
     expect(status.candidates[0]).toMatchObject({ phase: "held", decision: "hold" });
   });
 
+  it("logs an evaluation that changes nothing once per sampling period, and every change at once", async () => {
+    const hash = await register("sampled");
+    await waitFor(async () => flagOf("sampled"), { message: "first flag written" });
+    await publishPairs("sampled", hash, 10);
+    const waits = async () =>
+      (await decisions("sampled")).filter((r) => r.rule === "requirement.min_samples").length;
+    for (let i = 0; i < 5; i++) await tickAt("sampled", 1_000);
+    expect(await waits()).toBe(1);
+    const status = await collector.status("sampled");
+    // The status still has the latest evaluation, logged or not.
+    expect(status.candidates[0]?.reason).toContain("10 of 40 compared pairs");
+    await tickAt("sampled", 60_000);
+    expect(await waits()).toBe(2);
+    const { text } = await collector.metricsText();
+    expect(
+      Number(/umbra_collector_decisions_sampled_out_total\{[^}]*\} (\d+)/.exec(text)?.[1]),
+    ).toBeGreaterThanOrEqual(4);
+    await publishPairs("sampled", hash, 40);
+    await tickAt("sampled", 1_000);
+    const last = (await decisions("sampled")).at(-1);
+    expect(last).toMatchObject({ from: "shadow", to: "live-50", rule: "criteria.all_pass" });
+  });
+
   it("does nothing once its lease is someone else's: no commit, no flag write, no decision", async () => {
     const hash = await register("stale");
     await waitFor(async () => flagOf("stale"), { message: "first flag written" });
