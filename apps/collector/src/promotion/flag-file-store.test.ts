@@ -152,23 +152,57 @@ describe("FlagFileStore", () => {
     expect(await readdir(file.dir)).toEqual(["flags.flagd.json"]);
   });
 
-  it("notices a file changed while the new version was being prepared, and keeps the other writer's version", async () => {
+  it("notices the flag changed while the new version was being prepared, and keeps the other writer's version", async () => {
     await using file = await fixture({ "umbra.ranker": rankerFlag(1) });
     const store = new FlagFileStore(file.path);
+    const seen = await store.read();
+    if (!seen.ok) throw new Error(seen.problem);
     const human = `${JSON.stringify(buildFlagFile({ "umbra.ranker": rankerFlag(7) }), null, 2)}\n`;
     const result = await store.write({
       experiment: "ranker",
-      expected: null,
+      expected: markOf(seen.view("ranker")),
       build,
       fence: async () => {
-        // Someone writes between our read and our rename.
+        // Someone writes the flag between our read and our rename.
         await writeFile(file.path, human);
         return true;
       },
     });
-    expect(result.result).toBe("conflict");
+    expect(result).toMatchObject({ result: "conflict", flagChanged: true });
     expect(await readFile(file.path, "utf8")).toBe(human);
     expect(await readdir(file.dir)).toEqual(["flags.flagd.json"]);
+  });
+
+  it("starts over when only another flag changed meanwhile, keeping that change", async () => {
+    await using file = await fixture({
+      "checkout-redesign": checkout,
+      "umbra.ranker": rankerFlag(1),
+    });
+    const store = new FlagFileStore(file.path);
+    const seen = await store.read();
+    if (!seen.ok) throw new Error(seen.problem);
+    let edits = 0;
+    const result = await store.write({
+      experiment: "ranker",
+      expected: markOf(seen.view("ranker")),
+      build,
+      fence: async () => {
+        if (edits++ === 0) {
+          const other = { ...checkout, defaultVariant: "on" };
+          await writeFile(
+            file.path,
+            JSON.stringify(
+              buildFlagFile({ "checkout-redesign": other, "umbra.ranker": rankerFlag(1) }),
+            ),
+          );
+        }
+        return true;
+      },
+    });
+    expect(result.result).toBe("ok");
+    const after = (await file.read()) as FlagFile;
+    expect(after.flags["checkout-redesign"]?.defaultVariant).toBe("on");
+    expect(after.flags["umbra.ranker"]?.metadata?.revision).toBe(2);
   });
 
   it("reads an absent experiment flag as revision 0 and a DISABLED one as disabled", async () => {

@@ -50,8 +50,11 @@ export type FlagFileSnapshot =
 /** What a {@link FlagFileStore.write} did. */
 export type FlagWriteResult =
   | { readonly result: "ok"; readonly mark: FlagMark; readonly flag: FlagdFlag }
-  /** The flag (or the file) changed since `expected`: someone else wrote it. Nothing was written. */
-  | { readonly result: "conflict"; readonly problem: string }
+  /**
+   * The flag (or the file) changed since `expected`: someone else wrote it. Nothing was written.
+   * `flagChanged`: the experiment's own flag changed (not only another part of the file).
+   */
+  | { readonly result: "conflict"; readonly problem: string; readonly flagChanged: boolean }
   /** The file, or the file with the new flag, is not one flagd would load. Nothing was written. */
   | { readonly result: "invalid"; readonly problem: string }
   /** The fence said this process may no longer write. Nothing was written. */
@@ -201,6 +204,9 @@ function parse(text: string): FlagFileSnapshot {
   return { ok: true, text, file, view: (experiment) => viewOf(file, experiment) };
 }
 
+/** Attempts of one write when other parts of the file keep changing under it. */
+const WRITE_ATTEMPTS = 3;
+
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
 }
@@ -229,6 +235,8 @@ export interface FlagWriteOptions {
 export class FlagFileStore {
   /** The flag file's absolute path. */
   readonly path: string;
+  /** Writes of this process, one at a time: experiments sharing the file never race each other. */
+  #writing: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -250,8 +258,29 @@ export class FlagFileStore {
     return parse(text);
   }
 
-  /** Rewrites one experiment flag; see {@link FlagFileStore}. Never throws for a lost race. */
-  async write(options: FlagWriteOptions): Promise<FlagWriteResult> {
+  /**
+   * Rewrites one experiment flag; see {@link FlagFileStore}. Never throws for a lost race. When
+   * only other flags changed while the new version was prepared (another experiment, a human
+   * editing another flag), it starts over from the new file, a few times.
+   */
+  write(options: FlagWriteOptions): Promise<FlagWriteResult> {
+    const run = this.#writing.then(async () => {
+      let result: FlagWriteResult = {
+        result: "conflict",
+        flagChanged: false,
+        problem: "not attempted",
+      };
+      for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+        result = await this.#writeOnce(options);
+        if (result.result !== "conflict" || result.flagChanged) return result;
+      }
+      return result;
+    });
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  async #writeOnce(options: FlagWriteOptions): Promise<FlagWriteResult> {
     const snapshot = await this.read();
     if (!snapshot.ok) return { result: "invalid", problem: `${this.path} ${snapshot.problem}` };
     const current = snapshot.view(options.experiment);
@@ -259,6 +288,7 @@ export class FlagFileStore {
     if (expected !== null && !matchesMark(current, expected)) {
       return {
         result: "conflict",
+        flagChanged: true,
         problem: `${current.key} is at revision ${current.revision} (content ${current.sha256?.slice(0, 12) ?? "absent"}), not the revision ${expected.revision} (content ${expected.sha256?.slice(0, 12) ?? "absent"}) last written`,
       };
     }
@@ -313,8 +343,15 @@ export class FlagFileStore {
       }
       if (now !== snapshot.text) {
         drop();
+        const flagChanged =
+          expected !== null &&
+          !(() => {
+            const again = parse(now);
+            return again.ok && matchesMark(again.view(options.experiment), expected);
+          })();
         return {
           result: "conflict",
+          flagChanged,
           problem: `${this.path} changed while the new version was prepared`,
         };
       }
