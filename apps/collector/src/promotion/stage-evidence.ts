@@ -239,7 +239,11 @@ export class StageEvidence {
       for (const segment of this.#spec?.segments ?? []) {
         const value = pair.segment?.[segment.attribute];
         if (value === undefined) continue;
-        const values = (w.labelQuality.segments[segment.attribute] ??= {});
+        let values = w.labelQuality.segments[segment.attribute];
+        if (values === undefined) {
+          values = {};
+          w.labelQuality.segments[segment.attribute] = values;
+        }
         let sums = values[value];
         if (sums === undefined) {
           const allowed =
