@@ -3,6 +3,16 @@ import { type DecisionRecord, type ExperimentSpec, UmbraError } from "@umbra/pro
 /** The parts of the collector's report the demo reads. */
 export interface ReportSummary {
   readonly counts: { readonly pairs: number };
+  readonly comparison?: {
+    readonly variants: readonly {
+      readonly variant: string;
+      readonly pairs: number;
+      /** Pairs by shadow outcome. */
+      readonly outcomes?: Readonly<Record<string, number>>;
+      /** Dropped pairs and mirrors by reason. */
+      readonly dropReasons?: { readonly pairs?: Readonly<Record<string, number>> };
+    }[];
+  };
 }
 
 /** The parts of `GET /experiments/:name/status` the demo reads. */

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { parseDemoArgs } from "./demo-args.ts";
 
 describe("parseDemoArgs", () => {
-  it("defaults to the interactive demo at 200 requests a second with four minutes for the outcomes", () => {
+  it("defaults to the interactive demo at 150 requests a second with four minutes for the outcomes", () => {
     expect(parseDemoArgs([])).toEqual({
       ci: false,
-      ratePerSecond: 200,
+      ratePerSecond: 150,
       deadlineMs: 240_000,
       seed: 1,
       help: false,

@@ -19,7 +19,7 @@ export const DEMO_USAGE = `usage: npm run demo -- [--ci] [--rate <requests/s>] [
 
   --ci                    no progress bar, plain log lines; exit 0 only if A is promoted to live,
                           B rejected for latency and C rejected for its mobile segment
-  --rate <n>              requests per second sent to the serving app (default 200, 10-1000)
+  --rate <n>              requests per second sent to the serving app (default 150, 10-1000)
   --deadline-seconds <s>  how long the outcomes may take once traffic flows (default 240)
   --seed <n>              seed of the generated traffic (default 1)
   --help                  this text`;
@@ -72,7 +72,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
   };
   return {
     ci: values.ci === true,
-    ratePerSecond: integer("--rate", str("rate"), 200, 10, 1_000),
+    ratePerSecond: integer("--rate", str("rate"), 150, 10, 1_000),
     deadlineMs: integer("--deadline-seconds", str("deadline-seconds"), 240, 30, 3_600) * 1_000,
     seed: integer("--seed", str("seed"), 1, 0, 2 ** 31 - 1),
     help: values.help === true,

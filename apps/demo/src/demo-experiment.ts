@@ -24,6 +24,8 @@ export interface DemoVariant {
   readonly expected: string;
   /** `umbra-variant` arguments beyond the common ones (the reference-model knobs). */
   readonly knobs: readonly string[];
+  /** The share of requests mirrored to it (candidates only). */
+  readonly sampleBasisPoints?: number;
 }
 
 /** Arguments every variant shares: the same reference classifier, the same weights. */
@@ -56,6 +58,7 @@ export const DEMO_VARIANTS: readonly DemoVariant[] = [
     name: "A",
     role: "a better retrain (v4): agrees with production on 99.6% of requests, faster",
     expected: "promoted through every stage to live",
+    sampleBasisPoints: BASIS_POINTS,
     knobs: [
       "--seed",
       "A",
@@ -77,11 +80,13 @@ export const DEMO_VARIANTS: readonly DemoVariant[] = [
     name: "B",
     role: "a larger model (v4-xl): the same answers, p99 far over budget",
     expected: "rejected for latency",
+    // Half the requests: a slow candidate should not need a shadow queue as deep as production's traffic.
+    sampleBasisPoints: BASIS_POINTS / 2,
     knobs: [
       "--seed",
       "B",
       "--latency-ms",
-      "20",
+      "30",
       "--jitter-ms",
       "4",
       "--slow-factor",
@@ -94,6 +99,7 @@ export const DEMO_VARIANTS: readonly DemoVariant[] = [
     name: "C",
     role: "a retrain on desktop-heavy data (v4-d): wrong on mobile only",
     expected: "rejected for its mobile segment",
+    sampleBasisPoints: BASIS_POINTS,
     knobs: [
       "--seed",
       "C",
@@ -121,7 +127,7 @@ export const DEMO_REGIONS: RegionMix = { "eu-west": 40, "us-east": 40, "ap-south
 /** The budget the demo's criteria set, for the README and the status line. */
 export const DEMO_CRITERIA = {
   maxDivergenceRate: 0.05,
-  maxShadowP99LatencyMs: 100,
+  maxShadowP99LatencyMs: 150,
   maxErrorRate: 0.01,
   minSamples: 2_000,
   minSamplesPerSegment: 400,
@@ -146,7 +152,7 @@ export function buildDemoSpec(addresses: Readonly<Record<string, string>>): Expe
     if (address === undefined) throw new Error(`no address for variant ${v.name}`);
     variants[v.name] = {
       target: { kind: "oip", address, model: DEMO_MODEL, transport: "stream" },
-      ...(v.name === "prod" ? {} : { sampleBasisPoints: BASIS_POINTS }),
+      ...(v.sampleBasisPoints === undefined ? {} : { sampleBasisPoints: v.sampleBasisPoints }),
     };
   }
   return parseExperimentSpec({
@@ -171,8 +177,8 @@ export function buildDemoSpec(addresses: Readonly<Record<string, string>>): Expe
 }
 
 /**
- * The flag file the demo starts from: production live, A, B and C each mirrored on every
- * request. It is the file the collector rewrites as it promotes and rejects.
+ * The flag file the demo starts from: production live, A and C mirrored on every request, B on
+ * every other one. It is the file the collector rewrites as it promotes and rejects.
  */
 export function buildDemoFlagFile(spec: ExperimentSpec): FlagFile {
   const flag = buildExperimentFlag({

@@ -89,9 +89,10 @@ function firstMatch(pattern: RegExp): (output: string) => string | undefined {
 
 /**
  * Starts the demo's stack: a private nats-server, the four model servers (`umbra-variant`
- * processes), the collector (a child process, configured by environment, the experiment spec
- * registered over HTTP), the flag file and its flagd.sync.v1 endpoint, and the serving app
- * (a child process using the SDK). On failure everything already started is stopped.
+ * processes), the collector (a child process configured by environment), the flag file and its
+ * flagd.sync.v1 endpoint, and the serving app (a child process using the SDK). The experiment
+ * spec is built but not registered: the caller registers it once the stack is warm. On failure
+ * everything already started is stopped.
  */
 export async function startDemoStack(options: DemoStackOptions): Promise<DemoStack> {
   const { log } = options;
@@ -168,8 +169,6 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     started.push(collector);
     log(`collector        pid ${collector.pid}  ${collector.value.url}`);
     const api = createCollectorApi(collector.value.url, adminToken);
-    await api.registerSpec(spec);
-    log(`spec registered  ${collector.value.url}/experiments/${DEMO_EXPERIMENT}/spec`);
 
     let flagSource: DemoStack["flagSource"];
     if (collector.value.flagSync !== undefined) {

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { explainDecisions } from "@umbra/compare";
 import { type DecisionRecord, UmbraError } from "@umbra/protocol";
-import { runningChildren } from "./child-process.ts";
+import { runningChildren, tail } from "./child-process.ts";
 import type { PromotionStatusSummary } from "./collector-api.ts";
 import type { DemoArgs } from "./demo-args.ts";
 import {
@@ -45,6 +45,14 @@ const POLL_MS = 1_000;
 const ANSWER_WINDOW_MS = 3_000;
 /** Without promotion, how long the demo runs traffic before it shows the comparison. */
 const COMPARE_ONLY_MS = 45_000;
+/** The traffic climbs to its full rate over this long. */
+const WARMUP_RAMP_MS = 5_000;
+/** Traffic before the spec is registered: start-up costs (JIT, connections) are not the models'. */
+const WARMUP_MS = 10_000;
+/** Pairs that must have reached the collector before the spec is registered: the path works. */
+const WARMUP_PAIRS = 1_000;
+/** A stack that is not warm by then is broken. */
+const WARMUP_MAX_MS = 60_000;
 
 /** Options of {@link runDemo}. */
 export interface RunDemoOptions {
@@ -223,10 +231,6 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
       "This collector has no promotion (it serves no flag file): the demo sends traffic and shows the comparison only.",
     );
   }
-  view.line(
-    `Sending ${args.ratePerSecond} requests/s to the serving app; following the collector's decisions.`,
-  );
-  view.line("");
 
   const traffic = startTraffic({
     url: stack.servingApp.value,
@@ -234,8 +238,13 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
     seed: args.seed,
     devices: DEMO_DEVICES,
     regions: DEMO_REGIONS,
+    rampMs: WARMUP_RAMP_MS,
   });
   const trafficStartedMs = Date.now();
+  view.line(
+    `Traffic to the serving app climbs to ${args.ratePerSecond} requests/s over ${WARMUP_RAMP_MS / 1_000} s. The first ${WARMUP_MS / 1_000} s are a warm-up (every process compiles, connects, fills its caches) and are not judged: the spec is registered after them.`,
+  );
+  view.line("");
   const answers = createAnswerWindow();
   const seen = new Set<number>();
   let records: DecisionRecord[] = [];
@@ -244,6 +253,8 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
   let outcome = judgeOutcome([]);
   let metAtMs: number | undefined;
   let verdict: { code: number; text: string } | undefined;
+  let registeredAtMs: number | undefined;
+  let warmupPairs = 0;
 
   const stamp = () => `[${formatElapsed(Date.now() - trafficStartedMs)}]`;
   try {
@@ -251,7 +262,23 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
       await pause(POLL_MS, signal);
       if (signal.aborted) break;
       const elapsedMs = Date.now() - trafficStartedMs;
-      if (promotion) {
+      if (registeredAtMs === undefined) {
+        warmupPairs =
+          (await stack.api.report(experiment).catch(() => undefined))?.counts.pairs ?? 0;
+        if (elapsedMs >= WARMUP_MS && warmupPairs >= WARMUP_PAIRS) {
+          // Criteria are frozen here, before the first judged pair.
+          await stack.api.registerSpec(stack.spec);
+          registeredAtMs = Date.now();
+          view.line(
+            `${stamp()} spec registered (${formatCount(warmupPairs)} warm-up pairs reached the collector): criteria frozen, the experiment starts.`,
+          );
+        } else if (elapsedMs >= WARMUP_MAX_MS) {
+          verdict = {
+            code: DemoExitCode.outcomeMissed,
+            text: `✗ the stack did not warm up within ${formatElapsed(WARMUP_MAX_MS)}: ${formatCount(warmupPairs)} pairs reached the collector (${formatCount(WARMUP_PAIRS)} expected).`,
+          };
+        }
+      } else if (promotion) {
         try {
           status = (await stack.api.status(experiment)) ?? status;
           // The log is read again only when it has grown.
@@ -277,11 +304,15 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
         answers: answers.shares(),
         outcome,
         promotion,
-        summary: status?.summary,
+        summary:
+          registeredAtMs === undefined
+            ? `warming up, not judged: ${formatCount(warmupPairs)} pairs at the collector`
+            : status?.summary,
         reasons: Object.fromEntries((status?.candidates ?? []).map((c) => [c.variant, c.reason])),
       };
       view.status(snapshot);
 
+      if (registeredAtMs === undefined) continue;
       if (!promotion) {
         if (elapsedMs >= COMPARE_ONLY_MS) {
           verdict = {
@@ -339,9 +370,26 @@ async function drive(stack: DemoStack, options: RunDemoOptions, view: DemoView):
     return DemoExitCode.interrupted;
   }
   await finalReport(stack, view, traffic, outcome, promotion, records);
+  if (verdict?.code !== DemoExitCode.ok) await diagnostics(stack, view);
   view.line("");
   view.line(verdict?.text ?? "");
   return verdict?.code ?? DemoExitCode.outcomeMissed;
+}
+
+/** What helps explain a run that went wrong: outcomes per variant, and the processes' last words. */
+async function diagnostics(stack: DemoStack, view: DemoView): Promise<void> {
+  view.line("");
+  view.line("Diagnostics:");
+  const report = await stack.api.report(DEMO_EXPERIMENT).catch(() => undefined);
+  for (const v of report?.comparison?.variants ?? []) {
+    view.line(
+      `  ${v.variant}: ${v.pairs} pairs, outcomes ${JSON.stringify(v.outcomes ?? {})}, drops ${JSON.stringify(v.dropReasons?.pairs ?? {})}`,
+    );
+  }
+  for (const child of [stack.collector, stack.servingApp]) {
+    view.line(`  last output of the ${child.name}:`);
+    for (const l of tail(child.output(), 15).split("\n")) view.line(`    ${l.slice(0, 400)}`);
+  }
 }
 
 async function finalReport(

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { waitFor } from "@umbra/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { quantile, startTraffic, type TrafficGenerator } from "./traffic-generator.ts";
+import { dueMs, quantile, startTraffic, type TrafficGenerator } from "./traffic-generator.ts";
 
 interface Received {
   readonly path: string | undefined;
@@ -110,5 +110,16 @@ describe("quantile", () => {
     expect(quantile([], 0.5)).toBeNull();
     expect(quantile([5, 1, 3, 2, 4], 0.5)).toBe(3);
     expect(quantile([5, 1, 3, 2, 4], 0.99)).toBe(5);
+  });
+});
+
+describe("dueMs", () => {
+  it("climbs linearly over the ramp, then runs at the full rate", () => {
+    expect(dueMs(0, 5_000)).toBe(0);
+    // Half way up the ramp, a quarter of the ramp's full-rate traffic is due.
+    expect(dueMs(2_500, 5_000)).toBe(625);
+    expect(dueMs(5_000, 5_000)).toBe(2_500);
+    expect(dueMs(6_000, 5_000)).toBe(3_500);
+    expect(dueMs(6_000, 0)).toBe(6_000);
   });
 });

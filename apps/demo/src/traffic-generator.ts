@@ -9,6 +9,8 @@ export interface TrafficOptions {
   readonly url: string;
   /** Steady request rate. */
   readonly ratePerSecond: number;
+  /** The rate climbs linearly from 0 to `ratePerSecond` over this long, so cold servers are not flooded. Default 0. */
+  readonly rampMs?: number;
   /** Seed of the request stream: the same seed sends the same requests. */
   readonly seed: number | string;
   readonly devices?: DeviceMix;
@@ -50,6 +52,16 @@ const TICK_MS = 10;
 const LATENCY_WINDOW = 2_048;
 const RATE_WINDOW_MS = 3_000;
 
+/**
+ * How many ms of full-rate traffic are due `t` ms after the start when the rate climbs linearly
+ * over `rampMs`: the area under the rate curve, divided by the full rate.
+ */
+export function dueMs(t: number, rampMs: number): number {
+  if (t <= 0) return 0;
+  if (rampMs <= 0) return t;
+  return t < rampMs ? (t * t) / (2 * rampMs) : t - rampMs / 2;
+}
+
 /** The value at quantile `q` of unsorted numbers; `null` for none. */
 export function quantile(values: readonly number[], q: number): number | null {
   if (values.length === 0) return null;
@@ -72,6 +84,10 @@ export function quantile(values: readonly number[], q: number): number | null {
 export function startTraffic(options: TrafficOptions): TrafficGenerator {
   if (!(options.ratePerSecond > 0 && options.ratePerSecond <= 10_000)) {
     throw UmbraError.invalid("ratePerSecond", "must be a number in (0, 10000]");
+  }
+  const rampMs = options.rampMs ?? 0;
+  if (!(rampMs >= 0 && rampMs <= 600_000)) {
+    throw UmbraError.invalid("rampMs", "must be a number of ms in [0, 600000]");
   }
   const maxInFlight = options.maxInFlight ?? 256;
   const timeoutMs = options.requestTimeoutMs ?? 5_000;
@@ -153,7 +169,9 @@ export function startTraffic(options: TrafficOptions): TrafficGenerator {
   let due = 0;
   const timer = setInterval(() => {
     const now = performance.now();
-    const shouldHaveSent = Math.floor(((now - startedMs) * options.ratePerSecond) / 1_000);
+    const shouldHaveSent = Math.floor(
+      (dueMs(now - startedMs, rampMs) * options.ratePerSecond) / 1_000,
+    );
     const n = shouldHaveSent - due;
     due = shouldHaveSent;
     for (let i = 0; i < n; i++) {
