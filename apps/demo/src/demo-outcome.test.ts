@@ -23,7 +23,7 @@ const SPEC = buildDemoSpec({ prod: "h:1", A: "h:2", B: "h:3", C: "h:4" });
 
 const asSpecified: Record<string, Behaviour> = {
   A: (_d, region, draw) => ({ divergent: region === "ap-south" && draw() < 0.02, latencyMs: 4 }),
-  B: () => ({ divergent: false, latencyMs: 140 }),
+  B: () => ({ divergent: false, latencyMs: 320 }),
   C: (device, _r, draw) => ({ divergent: device === "mobile" && draw() < 0.12, latencyMs: 5 }),
 };
 
@@ -78,6 +78,7 @@ function simulate(behaviour: Record<string, Behaviour>, seconds = 200): Decision
         }
       }
       for (const c of routing.candidates) {
+        if (draw() * 10_000 >= c.sampleBasisPoints) continue;
         // In the watch the previous live variant is the one mirrored; its pairs describe the
         // candidate in the rollout, sides flipped, as the collector counts them.
         const variant = c.variant === SPEC.live ? (state.rollout ?? c.variant) : c.variant;
