@@ -201,7 +201,7 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     });
     started.push(servingApp);
     log(
-      `serving app      pid ${servingApp.pid}  ${servingApp.value} (SDK: flags from ${flagSource.address})`,
+      `serving app      pid ${servingApp.pid}  ${servingApp.value} (SDK, flags from ${flagSource.address})`,
     );
 
     return {

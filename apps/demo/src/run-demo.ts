@@ -140,11 +140,9 @@ function intro(view: DemoView, args: DemoArgs): void {
   const c = DEMO_CRITERIA;
   view.line("Umbra demo — shadow deployment of three candidate models, on one machine.");
   view.line("");
-  view.line(
-    "Production answers every user. Each candidate gets a copy of every request, its answer",
-  );
-  view.line("is compared with production's, and the collector promotes or rejects it on criteria");
-  view.line("frozen before the shadow starts:");
+  view.line("Production answers every user. Each candidate gets a copy of the requests (A and C");
+  view.line("all, B every other one); the collector compares its answers with production's and");
+  view.line("promotes or rejects it on criteria frozen before the shadow starts:");
   view.line(
     `  divergence ≤ ${c.maxDivergenceRate * 100}%, p99 latency ≤ ${c.maxShadowP99LatencyMs} ms, errors ≤ ${c.maxErrorRate * 100}%, ≥ ${formatCount(c.minSamples)} pairs, ≥ ${c.minSamplesPerSegment} per device (mobile, desktop, tablet), ≥ ${c.minDurationMs / 1_000} s`,
   );
