@@ -36,13 +36,13 @@ export function promotionStep(stage: string): number {
   return Math.max(i, 0);
 }
 
-/** `m:ss` */
+/** Formats a duration in ms as `m:ss`. */
 export function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1_000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** A whole number with thin grouping, `12 402`. */
+/** Formats a whole number with a space between thousands: `12 402`. */
 export function formatCount(n: number): string {
   return Math.round(n)
     .toString()
