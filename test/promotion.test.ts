@@ -232,7 +232,18 @@ describe("promotion end to end", () => {
     expect(rolled.live).toBe("prod");
     expect(rolled.rollout).toBeNull();
     expect(rolled.candidates[0]?.rule).toBe("criterion.divergence");
-    await sdkAt(shadow, rolled.flag.revision ?? 0);
+    // The status can show a decision a few milliseconds before its flag write commits: wait for
+    // the rolled-back flag in the file itself, then for the SDK to have it.
+    const rolledRevision = await waitFor(
+      async () => {
+        const md = (await readFlags()).flags["umbra.regress"]?.metadata;
+        return md !== undefined && md.rollout === undefined && md.live === "prod"
+          ? Number(md.revision)
+          : undefined;
+      },
+      { timeoutMs: 10_000, message: "the rolled-back flag written" },
+    );
+    await sdkAt(shadow, Math.max(rolledRevision, rolled.flag.revision ?? 0));
     expect(await nextAnswers(traffic, 60)).toEqual(new Map([["prod", expect.any(Number)]]));
     const last = (await decisions("regress")).filter((r) => r.from !== r.to).at(-1);
     expect(last).toMatchObject({ from: "live-50", to: "rolled_back", outcome: "fail" });
